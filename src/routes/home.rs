@@ -1,0 +1,32 @@
+//! `GET /`: the signup form.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+
+use crate::clock;
+use crate::domain::{FieldErrors, SignupInput};
+use crate::state::AppState;
+
+pub async fn show_signup_form(State(state): State<AppState>) -> Response {
+    signup_form(&state, StatusCode::OK, &SignupInput::default(), None).await
+}
+
+/// The form, filled with `values` and showing `errors` beside their fields.
+pub async fn signup_form(
+    state: &AppState,
+    status: StatusCode,
+    values: &SignupInput,
+    errors: Option<&FieldErrors>,
+) -> Response {
+    let form_time = state.keys.sign_form_time(clock::now().timestamp());
+    let categories: Vec<String> = Vec::new();
+    let page = context! {
+        values => context! { email => values.email.as_deref().unwrap_or(""), name => values.name.as_deref().unwrap_or(""), topics => &values.topics },
+        errors => errors.map(minijinja::value::Serde),
+        categories => categories,
+        form_time => form_time,
+    };
+    state.pages.render(status, "pages/signup.html", page)
+}

@@ -1,0 +1,165 @@
+//! The delivery queue on Postgres. Concurrent workers claim disjoint rows
+//! with `FOR UPDATE SKIP LOCKED`; the shared rate bucket is a locked row.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::PostgresStore;
+use crate::store::StoreResult;
+use crate::store::queue::{Claim, ClaimRequest, DeliveryOutcome, DeliveryQueue, RateBucket};
+use crate::store::rows::ClaimRow;
+
+#[async_trait]
+impl DeliveryQueue for PostgresStore {
+    async fn claim_deliveries(&self, request: &ClaimRequest<'_>) -> StoreResult<Claim> {
+        let mut tx = self.pool.begin().await?;
+        let mut limit = request.limit;
+        let mut bucket = None;
+        if let Some(rate) = request.rate_per_sec {
+            let (tokens, refilled_at): (f64, DateTime<Utc>) =
+                sqlx::query_as("SELECT tokens, refilled_at FROM send_rate WHERE bucket_id = 1 FOR UPDATE")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let refilled = RateBucket { tokens, refilled_at }.refill(rate, request.now);
+            limit = limit.min(refilled.whole_tokens());
+            if limit == 0 {
+                return Ok(Claim { deliveries: Vec::new(), rate_limited_for: Some(refilled.wait_for_one(rate)) });
+            }
+            bucket = Some(refilled);
+        }
+
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, available_at = $1, leased_by = $2, \
+             updated_at = $3 WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
+             WHERE status IN ('queued', 'sending') AND available_at <= $3 ORDER BY available_at, delivery_id LIMIT $4 \
+             FOR UPDATE SKIP LOCKED) \
+             RETURNING delivery_id",
+        )
+        .bind(request.lease_until)
+        .bind(request.worker)
+        .bind(request.now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok(Claim::default());
+        }
+
+        let rows: Vec<ClaimRow> = sqlx::query_as(
+            "SELECT d.delivery_id, d.kind, d.attempts, d.created_at, d.digest_id, d.payload, s.subscriber_id, \
+             s.email, s.name, s.status, s.topics, s.unsubscribe_salt \
+             FROM deliveries d LEFT JOIN subscribers s ON s.subscriber_id = d.subscriber_id \
+             WHERE d.delivery_id = ANY($1) ORDER BY d.delivery_id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+
+        let mut deliveries = Vec::with_capacity(rows.len());
+        let mut unwanted = Vec::new();
+        for row in rows {
+            let delivery_id = row.delivery_id;
+            match row.into_sendable()? {
+                Some(delivery) => deliveries.push(delivery),
+                None => unwanted.push(delivery_id),
+            }
+        }
+        if !unwanted.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'cancelled', payload = NULL, leased_by = NULL, finished_at = $1, \
+                 updated_at = $1 WHERE delivery_id = ANY($2)",
+            )
+            .bind(request.now)
+            .bind(&unwanted)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let (Some(rate_bucket), Ok(taken)) = (bucket, u32::try_from(deliveries.len())) {
+            sqlx::query("UPDATE send_rate SET tokens = $1, refilled_at = $2 WHERE bucket_id = 1")
+                .bind(rate_bucket.tokens - f64::from(taken))
+                .bind(rate_bucket.refilled_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Claim { deliveries, rate_limited_for: None })
+    }
+
+    async fn record_outcomes(&self, worker: &str, outcomes: &[DeliveryOutcome], now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let sent: Vec<i64> = outcomes
+            .iter()
+            .filter(|o| matches!(o, DeliveryOutcome::Sent { .. }))
+            .map(DeliveryOutcome::delivery_id)
+            .collect();
+        if !sent.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'sent', payload = NULL, leased_by = NULL, last_error = NULL, \
+                 finished_at = $1, updated_at = $1 \
+                 WHERE delivery_id = ANY($2) AND status IN ('queued', 'sending')",
+            )
+            .bind(now)
+            .bind(&sent)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for outcome in outcomes {
+            match outcome {
+                DeliveryOutcome::Sent { .. } => {}
+                DeliveryOutcome::Retry { delivery_id, retry_at, error } => {
+                    sqlx::query(
+                        "UPDATE deliveries SET status = 'queued', available_at = $1, leased_by = NULL, \
+                         last_error = $2, updated_at = $3 \
+                         WHERE delivery_id = $4 AND status = 'sending' AND leased_by = $5",
+                    )
+                    .bind(retry_at)
+                    .bind(error)
+                    .bind(now)
+                    .bind(delivery_id)
+                    .bind(worker)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                DeliveryOutcome::Failed { delivery_id, error } => {
+                    sqlx::query(
+                        "UPDATE deliveries SET status = 'failed', payload = NULL, leased_by = NULL, last_error = $1, \
+                         finished_at = $2, updated_at = $2 WHERE delivery_id = $3 AND status IN ('queued', 'sending')",
+                    )
+                    .bind(error)
+                    .bind(now)
+                    .bind(delivery_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_deliveries(&self, worker: &str, delivery_ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+        if delivery_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE deliveries SET status = 'queued', available_at = $1, attempts = attempts - 1, leased_by = NULL, \
+             updated_at = $1 WHERE delivery_id = ANY($2) AND status = 'sending' \
+             AND leased_by = $3",
+        )
+        .bind(now)
+        .bind(delivery_ids)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn next_due_at(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT available_at FROM deliveries WHERE status IN ('queued', 'sending') \
+             ORDER BY available_at, delivery_id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}

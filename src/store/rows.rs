@@ -1,0 +1,164 @@
+//! Row types read by both backends (the column types decode the same way
+//! on SQLite and Postgres), and their conversion into domain values.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{ConsentView, Subscriber};
+use super::queue::{ClaimedDelivery, DeliveryKind};
+use super::{StoreError, StoreResult};
+use crate::domain::{SubscriberEmail, SubscriberName, SubscriptionStatus, ThrottleState, Token, Topics};
+
+/// Columns of `subscribers` shown to admins; select them with `subscriber_columns!()`.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct SubscriberRow {
+    subscriber_id: i64,
+    email: String,
+    name: Option<String>,
+    status: String,
+    topics: String,
+    created_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    unsubscribed_at: Option<DateTime<Utc>>,
+    consent_source: String,
+    consent_at: DateTime<Utc>,
+    consent_ip: Option<String>,
+    consent_user_agent: Option<String>,
+    consent_page: Option<String>,
+    confirmed_via: Option<String>,
+    confirmed_ip: Option<String>,
+    confirmed_user_agent: Option<String>,
+}
+
+/// The column list of [`SubscriberRow`], as a literal so that queries can be
+/// built with `concat!` (sqlx takes only `&'static str` as SQL).
+macro_rules! subscriber_columns {
+    () => {
+        "subscriber_id, email, name, status, topics, created_at, confirmed_at, unsubscribed_at, consent_source, \
+         consent_at, consent_ip, consent_user_agent, consent_page, confirmed_via, confirmed_ip, confirmed_user_agent"
+    };
+}
+pub(super) use subscriber_columns;
+
+impl TryFrom<SubscriberRow> for Subscriber {
+    type Error = StoreError;
+
+    fn try_from(row: SubscriberRow) -> StoreResult<Subscriber> {
+        Ok(Subscriber {
+            id: row.subscriber_id,
+            email: row.email,
+            name: row.name,
+            status: parse_status(&row.status)?,
+            topics: Topics::from_json(&row.topics).names(),
+            created_at: row.created_at,
+            confirmed_at: row.confirmed_at,
+            unsubscribed_at: row.unsubscribed_at,
+            consent: ConsentView {
+                source: row.consent_source,
+                at: row.consent_at,
+                ip: row.consent_ip,
+                user_agent: row.consent_user_agent,
+                page: row.consent_page,
+                confirmed_via: row.confirmed_via,
+                confirmed_ip: row.confirmed_ip,
+                confirmed_user_agent: row.confirmed_user_agent,
+            },
+        })
+    }
+}
+
+/// What a signup needs to know of an address already on file.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ExistingSignupRow {
+    pub subscriber_id: i64,
+    pub status: String,
+    pub last_confirmation_at: Option<DateTime<Utc>>,
+    pub confirmation_window_started_at: Option<DateTime<Utc>>,
+    pub confirmations_in_window: i64,
+}
+
+impl ExistingSignupRow {
+    pub fn status(&self) -> StoreResult<SubscriptionStatus> {
+        parse_status(&self.status)
+    }
+
+    pub fn throttle(&self) -> ThrottleState {
+        ThrottleState {
+            last_sent_at: self.last_confirmation_at,
+            window_started_at: self.confirmation_window_started_at,
+            sent_in_window: u32::try_from(self.confirmations_in_window).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// A confirmation token with what decides its meaning.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct TokenRow {
+    pub subscriber_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub status: String,
+    pub consent_at: DateTime<Utc>,
+}
+
+impl TokenRow {
+    pub fn state(&self, now: DateTime<Utc>) -> StoreResult<super::TokenState> {
+        Ok(super::token_state(parse_status(&self.status)?, self.created_at, self.expires_at, self.consent_at, now))
+    }
+}
+
+/// A claimed delivery joined with its subscriber (absent if erased).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ClaimRow {
+    pub delivery_id: i64,
+    pub kind: String,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub digest_id: Option<i64>,
+    pub payload: Option<String>,
+    pub subscriber_id: Option<i64>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub topics: Option<String>,
+    pub unsubscribe_salt: Option<Vec<u8>>,
+}
+
+impl ClaimRow {
+    /// The delivery, if it should still be sent; `None` means cancel it.
+    pub fn into_sendable(self) -> StoreResult<Option<ClaimedDelivery>> {
+        let kind = match self.kind.as_str() {
+            "confirmation" => DeliveryKind::Confirmation,
+            "digest" => DeliveryKind::Digest,
+            other => return Err(StoreError::Corrupt(format!("unknown delivery kind `{other}`"))),
+        };
+        let (Some(subscriber_id), Some(email), Some(status)) = (self.subscriber_id, self.email, self.status) else {
+            return Ok(None);
+        };
+        let wanted = matches!(
+            (kind, parse_status(&status)?),
+            (DeliveryKind::Confirmation, SubscriptionStatus::Pending)
+                | (DeliveryKind::Digest, SubscriptionStatus::Confirmed)
+        );
+        let confirmation_token = self.payload.as_deref().and_then(Token::parse);
+        if !wanted || (kind == DeliveryKind::Confirmation && confirmation_token.is_none()) {
+            return Ok(None);
+        }
+        Ok(Some(ClaimedDelivery {
+            delivery_id: self.delivery_id,
+            kind,
+            attempts: self.attempts,
+            created_at: self.created_at,
+            subscriber_id,
+            email: SubscriberEmail::from_trusted(email),
+            name: self.name.map(SubscriberName::from_trusted),
+            topics: Topics::from_json(self.topics.as_deref().unwrap_or("[]")),
+            unsubscribe_salt: self.unsubscribe_salt.unwrap_or_default(),
+            digest_id: self.digest_id,
+            confirmation_token,
+        }))
+    }
+}
+
+pub(super) fn parse_status(value: &str) -> StoreResult<SubscriptionStatus> {
+    value.parse().map_err(|e: crate::domain::UnknownStatus| StoreError::Corrupt(e.to_string()))
+}

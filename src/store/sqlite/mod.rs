@@ -1,0 +1,106 @@
+//! SQLite backend: one file, WAL, `synchronous=NORMAL`.
+//!
+//! Writes go through a pool of exactly one connection, so writers queue in
+//! the application instead of spinning in SQLite's busy handler; reads use a
+//! separate pool. Read-then-write transactions start with `BEGIN IMMEDIATE`
+//! so that they take the write lock up front (a deferred transaction that
+//! upgrades fails with SQLITE_BUSY at once, whatever the busy timeout).
+
+mod queue;
+mod subscribers;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::{Backend, Store, StoreResult, migrations};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a statement waits for another process's write lock before the
+/// request is answered 503.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await?;
+        // An in-memory database exists once per connection: share the writer.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// A write transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> StoreResult<usize> {
+        let pending = {
+            let mut conn = self.writer.acquire().await?;
+            migrations::pending(&MIGRATOR, &mut *conn).await?
+        };
+        MIGRATOR.run(&self.writer).await?;
+        Ok(pending)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn server_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO server_keys (name, key_bytes, created_at) VALUES ('hmac', $1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(candidate)
+        .bind(crate::clock::now())
+        .execute(&mut *tx)
+        .await?;
+        let key: Vec<u8> =
+            sqlx::query_scalar("SELECT key_bytes FROM server_keys WHERE name = 'hmac'").fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,318 @@
+//! The delivery worker: claims due rows from the queue with a lease, sends
+//! them over SMTP (`SMTP_POOL_SIZE` at a time), and records the outcomes.
+//!
+//! Nothing is lost when the process dies: a claimed row that was not
+//! recorded becomes due again when its lease ends, and any worker sends it.
+//! The only possible duplicates are the messages in flight at that moment.
+
+mod recorder;
+mod retry;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use retry::RetryPolicy;
+
+use crate::clock;
+use crate::config::DeliveryConfig;
+use crate::email::{Composer, Mailer, SendError};
+use crate::store::{ClaimRequest, ClaimedDelivery, DeliveryOutcome, Store};
+
+/// How long in-flight sends may take to finish after shutdown is requested.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    mailer: Arc<Mailer>,
+    composer: Arc<Composer>,
+    settings: WorkerSettings,
+    /// Nudged after a web request queues mail, so it goes out at once.
+    wake: Arc<Notify>,
+    id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub send_timeout: Duration,
+    pub rate_per_sec: Option<f64>,
+    pub retry: RetryPolicy,
+}
+
+impl WorkerSettings {
+    pub fn new(delivery: &DeliveryConfig, concurrency: u32) -> WorkerSettings {
+        WorkerSettings {
+            concurrency: usize::try_from(concurrency).unwrap_or(1).max(1),
+            lease: delivery.lease,
+            poll_interval: delivery.poll_interval,
+            send_timeout: delivery.send_timeout,
+            rate_per_sec: delivery.send_rate_per_sec,
+            retry: RetryPolicy::from_config(delivery),
+        }
+    }
+
+    /// Rows claimed per round: enough to keep every connection busy while the
+    /// next claim runs, few enough to be sent well within the lease.
+    fn batch_size(&self) -> u32 {
+        let by_concurrency = self.concurrency.saturating_mul(16).min(512);
+        let by_rate = self.rate_per_sec.map_or(usize::MAX, |rate| (rate * self.lease.as_secs_f64() / 4.0) as usize);
+        u32::try_from(by_concurrency.min(by_rate).max(1)).unwrap_or(1)
+    }
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: Arc<Mailer>,
+        composer: Arc<Composer>,
+        settings: WorkerSettings,
+        wake: Arc<Notify>,
+    ) -> Worker {
+        let id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        Worker { store, mailer, composer, settings, wake, id }
+    }
+
+    /// Delivers until `shutdown` is cancelled, then stops claiming, lets the
+    /// sends in flight finish, gives back what it had not started, and
+    /// saves every outcome it has.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "delivery worker started");
+        let (outcome_tx, outcome_rx) = mpsc::channel(1024);
+        let recorder = tokio::spawn(recorder::record_outcomes(self.store.clone(), self.id.clone(), outcome_rx));
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let pacer = self.settings.rate_per_sec.and_then(pacer);
+        let mut sends = JoinSet::new();
+        let mut pause = Pause::default();
+        let smtp_streak = Arc::new(AtomicI64::new(0));
+
+        'claiming: while !shutdown.is_cancelled() {
+            while sends.try_join_next().is_some() {}
+            pause.observe_smtp(smtp_streak.load(Ordering::Relaxed), &self.settings.retry);
+            if let Some(wait) = pause.remaining() {
+                self.idle(wait, &shutdown).await;
+                continue;
+            }
+
+            let now = clock::now();
+            let lease_until = now + TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(60));
+            let request = ClaimRequest {
+                worker: &self.id,
+                limit: self.settings.batch_size(),
+                now,
+                lease_until,
+                rate_per_sec: self.settings.rate_per_sec,
+            };
+            let claim = match self.store.claim_deliveries(&request).await {
+                Ok(claim) => {
+                    pause.database_ok();
+                    claim
+                }
+                Err(error) => {
+                    let wait = pause.database_failed();
+                    tracing::warn!(error = %error, retry_in = ?wait, "cannot claim deliveries");
+                    self.idle(wait, &shutdown).await;
+                    continue;
+                }
+            };
+            if claim.deliveries.is_empty() {
+                let wait = claim.rate_limited_for.unwrap_or(self.settings.poll_interval);
+                self.idle(wait, &shutdown).await;
+                continue;
+            }
+
+            let mut claimed = claim.deliveries.into_iter();
+            while let Some(delivery) = claimed.next() {
+                let permit = tokio::select! {
+                    permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                    () = shutdown.cancelled() => {
+                        let unsent: Vec<i64> = std::iter::once(delivery.delivery_id).chain(claimed.map(|d| d.delivery_id)).collect();
+                        self.release(&unsent).await;
+                        break 'claiming;
+                    }
+                };
+                if let Some(pacer) = &pacer {
+                    pacer.until_ready().await;
+                }
+                // A lease about to run out would let another worker send it too.
+                let send_deadline = lease_until - TimeDelta::from_std(self.settings.send_timeout).unwrap_or_default();
+                if clock::now() >= send_deadline {
+                    self.release(&[delivery.delivery_id]).await;
+                    continue;
+                }
+                let job = SendJob {
+                    mailer: self.mailer.clone(),
+                    composer: self.composer.clone(),
+                    retry: self.settings.retry,
+                    outcomes: outcome_tx.clone(),
+                    smtp_streak: smtp_streak.clone(),
+                };
+                sends.spawn(job.run(delivery, permit));
+            }
+        }
+
+        tracing::info!(worker = %self.id, in_flight = sends.len(), "delivery worker stopping");
+        if tokio::time::timeout(SHUTDOWN_GRACE, async { while sends.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!(
+                abandoned = sends.len(),
+                "sends still running at the shutdown deadline; their leases will expire"
+            );
+            sends.abort_all();
+        }
+        drop(outcome_tx);
+        if let Err(error) = recorder.await {
+            tracing::error!(error = %error, "the outcome recorder failed");
+        }
+        tracing::info!(worker = %self.id, "delivery worker stopped");
+    }
+
+    /// Waits for `wait`, a wake-up from the web side, or shutdown.
+    async fn idle(&self, wait: Duration, shutdown: &CancellationToken) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.wake.notified() => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+
+    async fn release(&self, delivery_ids: &[i64]) {
+        if let Err(error) = self.store.release_deliveries(&self.id, delivery_ids, clock::now()).await {
+            tracing::warn!(error = %error, count = delivery_ids.len(), "cannot release deliveries; they become due when their lease ends");
+        }
+    }
+}
+
+/// One message on its way: compose, send under a timeout, report.
+struct SendJob {
+    mailer: Arc<Mailer>,
+    composer: Arc<Composer>,
+    retry: RetryPolicy,
+    outcomes: mpsc::Sender<DeliveryOutcome>,
+    /// Consecutive sends that could not reach the server; 0 after a success.
+    smtp_streak: Arc<AtomicI64>,
+}
+
+impl SendJob {
+    async fn run(self, delivery: ClaimedDelivery, _permit: OwnedSemaphorePermit) {
+        let outcome = self.deliver(&delivery).await;
+        if self.outcomes.send(outcome).await.is_err() {
+            tracing::error!(
+                delivery_id = delivery.delivery_id,
+                "outcome recorder is gone; the delivery will be retried"
+            );
+        }
+    }
+
+    async fn deliver(&self, delivery: &ClaimedDelivery) -> DeliveryOutcome {
+        let delivery_id = delivery.delivery_id;
+        let message = match self.composer.compose(delivery) {
+            Ok(message) => message,
+            // A template problem: retried, so the mail goes out once fixed.
+            Err(error) => {
+                tracing::error!(delivery_id, error = %error, "cannot compose email");
+                return self.retry_or_fail(delivery, format!("cannot compose email: {error}"));
+            }
+        };
+        match self.mailer.send(message).await {
+            Ok(()) => {
+                self.smtp_streak.store(0, Ordering::Relaxed);
+                tracing::debug!(delivery_id, kind = delivery.kind.as_str(), "sent");
+                DeliveryOutcome::Sent { delivery_id }
+            }
+            Err(SendError::Permanent { reason }) => {
+                tracing::warn!(delivery_id, reason = %reason, "rejected for good by the SMTP server");
+                DeliveryOutcome::Failed { delivery_id, error: reason }
+            }
+            Err(SendError::Temporary { reason, unreachable }) => {
+                if unreachable {
+                    self.smtp_streak.fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::info!(delivery_id, attempt = delivery.attempts, reason = %reason, "temporary failure");
+                self.retry_or_fail(delivery, reason)
+            }
+        }
+    }
+
+    fn retry_or_fail(&self, delivery: &ClaimedDelivery, error: String) -> DeliveryOutcome {
+        let delivery_id = delivery.delivery_id;
+        match self.retry.next_attempt(delivery.attempts, delivery.created_at, clock::now()) {
+            Some(retry_at) => DeliveryOutcome::Retry { delivery_id, retry_at, error },
+            None => {
+                let error = format!("gave up after {} attempts: {error}", delivery.attempts);
+                tracing::warn!(delivery_id, error = %error, "delivery failed");
+                DeliveryOutcome::Failed { delivery_id, error }
+            }
+        }
+    }
+}
+
+/// Backing off from an SMTP server that cannot be reached, or a database
+/// that cannot be queried, instead of failing every queued message in turn.
+#[derive(Debug, Default)]
+struct Pause {
+    /// The SMTP failure streak already acted on.
+    smtp_streak_seen: i64,
+    /// Pauses in a row, each twice as long as the one before.
+    smtp_pauses: i64,
+    until: Option<tokio::time::Instant>,
+    database_failures: u32,
+}
+
+impl Pause {
+    /// Pauses longer with each new failure in a row; a success resets it.
+    fn observe_smtp(&mut self, streak: i64, retry: &RetryPolicy) {
+        if streak == 0 {
+            self.smtp_pauses = 0;
+        } else if streak > self.smtp_streak_seen {
+            self.smtp_pauses += 1;
+            let wait = retry.delay(self.smtp_pauses);
+            if self.smtp_pauses == 1 {
+                tracing::warn!(pause = ?wait, "the SMTP server cannot be reached; pausing deliveries");
+            }
+            self.until = Some(tokio::time::Instant::now() + wait);
+        }
+        self.smtp_streak_seen = streak;
+    }
+
+    fn remaining(&mut self) -> Option<Duration> {
+        let until = self.until?;
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            self.until = None;
+            None
+        } else {
+            Some(left)
+        }
+    }
+
+    fn database_failed(&mut self) -> Duration {
+        self.database_failures = self.database_failures.saturating_add(1);
+        Duration::from_millis(250)
+            .saturating_mul(2u32.saturating_pow(self.database_failures.min(7)))
+            .min(Duration::from_secs(30))
+    }
+
+    fn database_ok(&mut self) {
+        self.database_failures = 0;
+    }
+}
+
+/// Spreads sends evenly at `rate` per second within this process; the
+/// shared bucket in the database keeps all processes together under it.
+fn pacer(rate: f64) -> Option<DefaultDirectRateLimiter> {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    Quota::with_period(period).map(RateLimiter::direct)
+}
+
+/// The machine's name, so that an operator can tell whose lease a row holds.
+fn hostname() -> String {
+    hostname::get().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "worker".into())
+}

@@ -1,0 +1,212 @@
+//! `TestApp`: the real application on a random port, with its own database
+//! and its own SMTP server, driven over HTTP.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use bulletin::config::Config;
+use bulletin::keys::Keys;
+use bulletin::startup::Application;
+use bulletin::store::Store;
+use reqwest::header::CONTENT_TYPE;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use crate::db::{Backend, TestDb};
+use crate::smtp::SmtpServer;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const SECRET_KEY: &str = "test-secret-key-0123456789-0123456789";
+
+/// Runs each listed test once on SQLite and once on Postgres:
+/// `subscriptions::sqlite::name` and `subscriptions::postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+        let config = bulletin::config::LogConfig { filter, json: false };
+        bulletin::telemetry::init(&config).unwrap();
+    }
+});
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub smtp: SmtpServer,
+    pub db: TestDb,
+    pub store: Arc<dyn Store>,
+    pub keys: Keys,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct TestAppBuilder {
+    backend: Backend,
+    vars: HashMap<String, String>,
+    smtp_down: bool,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::builder(backend).spawn().await
+    }
+
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        let vars = [
+            ("SIGNUP_RATE_PER_IP", "0"),
+            ("FORM_MIN_FILL_SECONDS", "0"),
+            ("ADMIN_TOKEN", ADMIN_TOKEN),
+            ("SECRET_KEY", SECRET_KEY),
+            ("LIST_NAME", "Policy Briefs"),
+            ("MAIL_FROM", "Policy Briefs <briefs@example.org>"),
+            ("RETRY_BASE_DELAY", "50ms"),
+            ("RETRY_MAX_DELAY", "400ms"),
+            ("WORKER_POLL_INTERVAL", "50ms"),
+            ("SMTP_TIMEOUT", "5s"),
+            ("DELIVERY_LEASE", "30s"),
+        ];
+        let vars = vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        TestAppBuilder { backend, vars, smtp_down: false }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// A form post, body already url-encoded (`email=a%40b.org&name=Ann`).
+    pub async fn post_form(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str) -> reqwest::Response {
+        self.post_json("/subscriptions", &serde_json::json!({ "email": email })).await
+    }
+
+    /// Signs `email` up and follows the confirmation link.
+    pub async fn confirmed_subscriber(&self, email: &str) -> String {
+        assert_eq!(self.signup(email).await.status(), 202);
+        let link = self.smtp.wait_for_message_to(email).await.confirmation_link();
+        let response = self.client.post(&link).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        link
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+    }
+
+    /// The unsubscribe link of the subscriber with `email`, derived as the
+    /// app derives it for digests.
+    pub async fn unsubscribe_link(&self, email: &str) -> String {
+        let salt = self
+            .db
+            .bytes("SELECT unsubscribe_salt FROM subscribers WHERE lower(email) = lower($1)", email)
+            .await
+            .unwrap_or_else(|| panic!("no subscriber {email}"));
+        let token = self.keys.unsubscribe_token(&salt);
+        self.url(&format!("/unsubscribe?token={}", token.as_str()))
+    }
+
+    /// Waits until nothing is queued or being sent (retries due later count as queued).
+    pub async fn wait_until_queue_is_empty(&self) {
+        let drained = tokio::time::timeout(Duration::from_secs(20), async {
+            while self.db.count("SELECT count(*) FROM deliveries WHERE status IN ('queued', 'sending')").await > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(drained.is_ok(), "the delivery queue did not drain");
+    }
+
+    /// Stops the server and its worker, as SIGTERM would.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl TestAppBuilder {
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Start with the SMTP server down (connections refused).
+    pub fn smtp_down(mut self) -> Self {
+        self.smtp_down = true;
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        LazyLock::force(&TRACING);
+        let db = TestDb::create(self.backend).await;
+        let smtp = SmtpServer::start().await;
+        if self.smtp_down {
+            smtp.stop();
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+
+        let mut vars = self.vars;
+        vars.insert("DATABASE_URL".into(), db.url.clone());
+        vars.insert("BASE_URL".into(), address.clone());
+        vars.entry("SMTP_URL".into()).or_insert_with(|| smtp.url());
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("a valid test configuration");
+        let keys = Keys::from_secret(SECRET_KEY.as_bytes());
+
+        let app = Application::with_listener(config, listener, true).await.expect("the app starts");
+        let store = app.store();
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { address, client, smtp, db, store, keys, shutdown, server: Some(server) }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
