@@ -9,9 +9,11 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod digests;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod ingest;
 pub mod keys;
 pub mod routes;
 pub mod startup;
@@ -19,4 +21,5 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod tls;
 pub mod worker;

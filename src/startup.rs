@@ -7,10 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::email::{Composer, Mailer, links_base_path};
+use crate::ingest;
 use crate::keys::Keys;
 use crate::routes::{self, pages::Pages};
 use crate::state::AppState;
@@ -49,8 +51,30 @@ impl Services {
         let mailer = Mailer::new(&self.config.mail)?;
         tracing::info!(mail = %mailer.describe(), "mail delivery configured");
         let settings = WorkerSettings::new(&self.config.delivery, mailer.pool_size());
-        let composer = Composer::new(&self.config, self.templates.clone());
-        Ok(Worker::new(self.store.clone(), Arc::new(mailer), Arc::new(composer), settings, wake))
+        Ok(Worker::new(self.store.clone(), Arc::new(mailer), self.composer(), settings, wake))
+    }
+
+    pub fn composer(&self) -> Arc<Composer> {
+        Arc::new(Composer::new(&self.config, self.templates.clone(), self.keys.clone()))
+    }
+
+    /// The delivery worker, and the feed poller when `FEED_URL` is set.
+    pub fn spawn_background(
+        &self,
+        wake: Arc<Notify>,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        let mut tasks = vec![tokio::spawn(self.worker(wake)?.run(shutdown.clone()))];
+        if let Some(feed_url) = &self.config.publications.feed_url {
+            let poll = ingest::poll_feed(
+                self.store.clone(),
+                feed_url.clone(),
+                self.config.publications.feed_poll_interval,
+                shutdown.clone(),
+            );
+            tasks.push(tokio::spawn(poll));
+        }
+        Ok(tasks)
     }
 }
 
@@ -92,15 +116,17 @@ impl Application {
             tracing::warn!("ADMIN_TOKEN is not set: the admin API answers 401 to every request");
         }
         let wake = Arc::new(Notify::new());
-        let worker = if run_worker {
-            let worker = services.worker(wake.clone())?;
-            Some(tokio::spawn(worker.run(shutdown.clone())))
-        } else {
-            None
-        };
+        let background = if run_worker { services.spawn_background(wake.clone(), &shutdown)? } else { Vec::new() };
         let pages =
             Pages::new(services.templates.clone(), &config.mail.list_name, &links_base_path(&config.http.base_url));
-        let state = AppState::new(services.store.clone(), config.clone(), services.keys.clone(), pages, wake);
+        let state = AppState::new(
+            services.store.clone(),
+            config.clone(),
+            services.keys.clone(),
+            pages,
+            services.composer(),
+            wake,
+        );
         let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
         tracing::info!(address = %listener.local_addr()?, base_url = %config.http.base_url, database = %config.database.redacted_url(), "bulletin is serving");
@@ -109,8 +135,8 @@ impl Application {
             .await
             .context("the HTTP server failed")?;
         shutdown.cancel();
-        if let Some(worker) = worker {
-            worker.await.context("the delivery worker panicked")?;
+        for task in background {
+            task.await.context("a background task panicked")?;
         }
         services.store.close().await;
         tracing::info!("bulletin stopped");

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::email::Composer;
 use crate::keys::Keys;
 use crate::routes::limits::Limits;
 use crate::routes::pages::Pages;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Keys,
     pub pages: Pages,
+    /// For digest previews.
+    pub composer: Arc<Composer>,
     pub limits: Arc<Limits>,
     /// Wakes this process's delivery worker after mail is queued.
     pub worker_wake: Arc<Notify>,
@@ -25,10 +28,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Arc<Config>, keys: Keys, pages: Pages, worker_wake: Arc<Notify>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        keys: Keys,
+        pages: Pages,
+        composer: Arc<Composer>,
+        worker_wake: Arc<Notify>,
+    ) -> Self {
         use secrecy::ExposeSecret;
         let admin_token_hash = config.admin_token.as_ref().map(|t| Sha256::digest(t.expose_secret().as_bytes()).into());
         let limits = Arc::new(Limits::new(&config.http));
-        AppState { store, config, keys, pages, limits, worker_wake, admin_token_hash }
+        AppState { store, config, keys, pages, composer, limits, worker_wake, admin_token_hash }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Every template is compiled once at start-up, so a broken override stops
 //! the service before it serves anything. `.html` templates escape every
-//! value; text templates are never sent as HTML.
+//! value; text templates are never sent as HTML. `trim_blocks` and
+//! `lstrip_blocks` are on.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -24,6 +25,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("emails/confirmation.subject.txt", include_str!("../templates/emails/confirmation.subject.txt")),
     ("emails/confirmation.txt", include_str!("../templates/emails/confirmation.txt")),
     ("emails/confirmation.html", include_str!("../templates/emails/confirmation.html")),
+    ("emails/digest.subject.txt", include_str!("../templates/emails/digest.subject.txt")),
+    ("emails/digest.txt", include_str!("../templates/emails/digest.txt")),
+    ("emails/digest.html", include_str!("../templates/emails/digest.html")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,10 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         env.set_formatter(html_formatter);
+        // A block tag alone on its line leaves no blank line behind: plain
+        // text emails stay readable without `{%-` everywhere.
+        let syntax = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build();
+        env.set_syntax(syntax.expect("the default delimiters are valid"));
         for (name, builtin) in BUILTIN {
             let source = match dir.map(|d| override_path(d, name)) {
                 Some(path) if path.is_file() => {

@@ -1,5 +1,7 @@
 //! The command line: `serve`, `worker`, `migrate`, `subscribers …`.
 
+mod digest;
+mod publications;
 mod subscribers;
 
 use std::path::PathBuf;
@@ -37,6 +39,39 @@ enum Command {
         #[command(subcommand)]
         command: SubscribersCommand,
     },
+    /// Import publications.
+    Publications {
+        #[command(subcommand)]
+        command: PublicationsCommand,
+    },
+    /// Create and queue digests.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PublicationsCommand {
+    /// Import from a JSON array, a CSV file or an RSS/Atom feed (file or http(s) URL); idempotent by URL.
+    Import {
+        /// A file path or an http(s) URL.
+        source: String,
+        /// Mark the imported publications as already announced, so that no
+        /// digest sends them (for a back catalogue).
+        #[arg(long)]
+        announced: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DigestCommand {
+    /// Queue a digest of every publication no earlier digest announced.
+    Send {
+        /// Show what would be sent, and queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let config = Config::from_env()?;
     telemetry::init(&config.log)?;
+    crate::tls::install_crypto_provider();
     match cli.command {
         Command::Serve { no_worker } => {
             let app = Application::build(config, !no_worker).await?;
@@ -67,8 +103,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Worker => {
             let services = Services::start(config).await?;
-            let worker = services.worker(Default::default())?;
-            worker.run(shutdown_token()).await;
+            let shutdown = shutdown_token();
+            for task in services.spawn_background(Default::default(), &shutdown)? {
+                task.await.context("a background task panicked")?;
+            }
             services.store.close().await;
         }
         Command::Migrate => {
@@ -78,6 +116,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applied = store.migrate().await.context("cannot migrate the database")?;
             println!("applied {applied} migration(s); the database is up to date");
             store.close().await;
+        }
+        Command::Publications { command: PublicationsCommand::Import { source, announced } } => {
+            let services = Services::start(config).await?;
+            let code = publications::import(&services, &source, announced).await?;
+            services.store.close().await;
+            return Ok(code);
+        }
+        Command::Digest { command: DigestCommand::Send { dry_run } } => {
+            let services = Services::start(config).await?;
+            let code = digest::send(&services, dry_run).await;
+            services.store.close().await;
+            return code;
         }
         Command::Subscribers { command } => {
             let services = Services::start(config).await?;

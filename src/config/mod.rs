@@ -26,6 +26,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub delivery: DeliveryConfig,
     pub signup: SignupConfig,
+    pub publications: PublicationsConfig,
     /// Bearer token for `/api/v1/`; `None` means the API refuses everyone.
     pub admin_token: Option<SecretString>,
     /// Key for unsubscribe tokens and signed form fields; `None` means a key
@@ -88,6 +89,8 @@ pub struct DeliveryConfig {
     pub retry_max: Duration,
     /// A delivery still failing temporarily this long after it was queued is given up.
     pub give_up_after: Duration,
+    /// Attempts (the first send included) before a temporarily failing delivery is given up.
+    pub max_attempts: u32,
     /// How often an idle worker looks for new rows (other processes' writes).
     pub poll_interval: Duration,
 }
@@ -97,6 +100,15 @@ pub struct SignupConfig {
     pub confirmation_ttl: Duration,
     pub resend_interval: Duration,
     pub max_confirmations_per_day: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublicationsConfig {
+    /// An RSS or Atom feed the worker polls for publications.
+    pub feed_url: Option<Url>,
+    pub feed_poll_interval: Duration,
+    /// A digest never announces publications older than this.
+    pub digest_max_age: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +216,7 @@ impl Config {
             retry_base: env.parse_or("RETRY_BASE_DELAY", "30s", parse_duration)?,
             retry_max: env.parse_or("RETRY_MAX_DELAY", "1h", parse_duration)?,
             give_up_after: env.parse_or("DELIVERY_GIVE_UP_AFTER", "48h", parse_duration)?,
+            max_attempts: env.parse_or("MAX_ATTEMPTS", "8", parse_positive)?,
             poll_interval: env.parse_or("WORKER_POLL_INTERVAL", "500ms", parse_duration)?,
         };
         // A message is started only while its lease has a send timeout left.
@@ -218,6 +231,20 @@ impl Config {
             confirmation_ttl: env.parse_or("CONFIRMATION_TTL", "48h", parse_duration)?,
             resend_interval: env.parse_or("CONFIRMATION_RESEND_INTERVAL", "5m", parse_duration)?,
             max_confirmations_per_day: 3,
+        };
+
+        let publications = PublicationsConfig {
+            feed_url: match env.get("FEED_URL") {
+                None => None,
+                Some(raw) => Some(
+                    Url::parse(&raw)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| ConfigError::new("FEED_URL", "expected an http:// or https:// URL"))?,
+                ),
+            },
+            feed_poll_interval: env.parse_or("FEED_POLL_INTERVAL", "15m", parse_duration)?,
+            digest_max_age: env.parse_or("DIGEST_MAX_AGE", "14days", parse_duration)?,
         };
 
         let admin_token = env.secret_opt("ADMIN_TOKEN", |v| {
@@ -236,7 +263,7 @@ impl Config {
             })?,
         };
 
-        Ok(Config { database, http, mail, delivery, signup, admin_token, secret_key, log })
+        Ok(Config { database, http, mail, delivery, signup, publications, admin_token, secret_key, log })
     }
 }
 

@@ -25,6 +25,10 @@ fn defaults_give_a_working_sqlite_service_on_localhost() {
     assert_eq!(config.signup.resend_interval, Duration::from_secs(300));
     assert!(config.admin_token.is_none());
     assert!(config.delivery.send_rate_per_sec.is_none());
+    assert_eq!(config.delivery.max_attempts, 8);
+    assert!(config.publications.feed_url.is_none());
+    assert_eq!(config.publications.feed_poll_interval, Duration::from_secs(15 * 60));
+    assert_eq!(config.publications.digest_max_age, Duration::from_secs(14 * 24 * 3600));
 }
 
 #[test]
@@ -51,6 +55,9 @@ fn each_bad_value_names_its_variable() {
         ("SEND_RATE_PER_SEC", "-3"),
         ("LOG_FORMAT", "xml"),
         ("DELIVERY_LEASE", "40s"),
+        ("FEED_URL", "file:///etc/passwd"),
+        ("DIGEST_MAX_AGE", "two weeks"),
+        ("MAX_ATTEMPTS", "0"),
     ];
     for (variable, value) in cases {
         let error = config_from(&[("SMTP_URL", "smtp://127.0.0.1:2525"), (variable, value)])

@@ -2,6 +2,7 @@
 //! rest of the program can rely on them being valid.
 
 mod new_subscriber;
+mod publication;
 mod signup_plan;
 mod subscriber_email;
 mod subscriber_name;
@@ -10,6 +11,7 @@ mod token;
 mod topics;
 
 pub use new_subscriber::{ConsentSource, FieldErrors, NewSubscriber, SignupInput};
+pub use publication::{NewPublication, PublicationInput};
 pub use signup_plan::{ConfirmationThrottle, SignupPlan, ThrottleState, plan_signup};
 pub use subscriber_email::{EmailError, SubscriberEmail};
 pub use subscriber_name::{NameError, SubscriberName};

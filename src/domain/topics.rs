@@ -74,6 +74,12 @@ impl Topics {
         serde_json::Value::from(self.0.iter().map(|t| t.0.clone()).collect::<Vec<_>>()).to_string()
     }
 
+    /// The lower-cased topics as a JSON array: the `topic_keys` column, which
+    /// digests compare with publications' category keys.
+    pub fn keys_json(&self) -> String {
+        serde_json::Value::from(self.0.iter().map(Topic::key).collect::<Vec<_>>()).to_string()
+    }
+
     /// Reads the stored JSON array back; values were validated on the way in.
     pub fn from_json(stored: &str) -> Topics {
         let names: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
@@ -138,6 +144,12 @@ mod tests {
         assert!(trade.wants(Some("trade")));
         assert!(!trade.wants(Some("Energy")));
         assert!(trade.wants(None));
+    }
+
+    #[test]
+    fn keys_are_lower_cased_beyond_ascii() {
+        let topics = Topics::parse(&["Économie", "TRADE"]).unwrap();
+        assert_eq!(topics.keys_json(), r#"["économie","trade"]"#);
     }
 
     #[test]

@@ -9,10 +9,12 @@ use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use minijinja::context;
 use url::Url;
 
+use super::digest::groups_for;
 use super::links::public_url;
 use crate::config::Config;
 use crate::domain::SubscriberEmail;
-use crate::store::{ClaimedDelivery, DeliveryKind};
+use crate::keys::Keys;
+use crate::store::{ClaimedDelivery, DeliveryKind, Publication, Reader};
 use crate::templates::{TemplateError, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,14 +25,35 @@ pub enum ComposeError {
     Message(#[from] lettre::error::Error),
     #[error("the delivery has no confirmation token")]
     MissingToken,
-    #[error("{0} emails cannot be composed by this version")]
-    Unsupported(&'static str),
+    #[error("the digest's publications were not loaded")]
+    MissingDigest,
+}
+
+/// What a delivery becomes.
+#[derive(Debug)]
+pub enum Composed {
+    Message(Box<Message>),
+    /// None of the digest is for this reader (their topics changed since it
+    /// was queued): nothing to send.
+    NothingForReader,
+}
+
+/// A rendered digest for one reader, as previews show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RenderedDigest {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub unsubscribe_url: String,
+    pub publications: usize,
 }
 
 /// Composes every kind of email from the templates and the configuration.
 /// Built once; cheap to share.
 pub struct Composer {
     templates: Arc<Templates>,
+    keys: Keys,
     from: Mailbox,
     list_name: String,
     list_id: String,
@@ -39,9 +62,10 @@ pub struct Composer {
 }
 
 impl Composer {
-    pub fn new(config: &Config, templates: Arc<Templates>) -> Composer {
+    pub fn new(config: &Config, templates: Arc<Templates>, keys: Keys) -> Composer {
         Composer {
             templates,
+            keys,
             from: config.mail.from.clone(),
             list_name: config.mail.list_name.clone(),
             list_id: config.mail.list_id.clone(),
@@ -50,11 +74,67 @@ impl Composer {
         }
     }
 
-    pub fn compose(&self, delivery: &ClaimedDelivery) -> Result<Message, ComposeError> {
+    /// `digest` holds the publications of the delivery's digest, if it is one.
+    pub fn compose(
+        &self,
+        delivery: &ClaimedDelivery,
+        digest: Option<&[Publication]>,
+    ) -> Result<Composed, ComposeError> {
         match delivery.kind {
-            DeliveryKind::Confirmation => self.confirmation(delivery),
-            DeliveryKind::Digest => Err(ComposeError::Unsupported("digest")),
+            DeliveryKind::Confirmation => Ok(Composed::Message(Box::new(self.confirmation(delivery)?))),
+            DeliveryKind::Digest => {
+                let publications = digest.ok_or(ComposeError::MissingDigest)?;
+                match self.render_digest(&delivery.reader(), publications)? {
+                    Some(rendered) => Ok(Composed::Message(Box::new(self.digest_message(rendered)?))),
+                    None => Ok(Composed::NothingForReader),
+                }
+            }
         }
+    }
+
+    /// The digest `reader` gets from `publications`, or `None` if none is for them.
+    pub fn render_digest(
+        &self,
+        reader: &Reader,
+        publications: &[Publication],
+    ) -> Result<Option<RenderedDigest>, ComposeError> {
+        let groups = groups_for(&reader.topics, publications);
+        let count: usize = groups.iter().map(|g| g.publications.len()).sum();
+        let Some(first_title) = groups.first().and_then(|g| g.publications.first()).map(|p| p.title.clone()) else {
+            return Ok(None);
+        };
+        let token = self.keys.unsubscribe_token(&reader.unsubscribe_salt);
+        let unsubscribe_url = public_url(&self.base_url, "unsubscribe", &[("token", token.as_str())]);
+        let context = context! {
+            list_name => &self.list_name,
+            count,
+            first_title => if count == 1 { Some(first_title) } else { None },
+            groups => minijinja::value::Serde(groups),
+            topics => reader.topics.names(),
+            unsubscribe_url => &unsubscribe_url,
+        };
+        Ok(Some(RenderedDigest {
+            to: reader.email.to_string(),
+            subject: self.templates.render_value("emails/digest.subject.txt", context.clone())?,
+            text: self.templates.render_value("emails/digest.txt", context.clone())?,
+            html: self.templates.render_value("emails/digest.html", context)?,
+            unsubscribe_url,
+            publications: count,
+        }))
+    }
+
+    /// A digest as a message: one-click unsubscribe (RFC 8058) and bulk-mail headers.
+    fn digest_message(&self, rendered: RenderedDigest) -> Result<Message, ComposeError> {
+        let to = SubscriberEmail::from_trusted(rendered.to);
+        let header = |name: &'static str, value: String| HeaderValue::new(HeaderName::new_from_ascii_str(name), value);
+        let message = self
+            .headers(&to, &rendered.subject)
+            .raw_header(header("List-Unsubscribe", format!("<{}>", rendered.unsubscribe_url)))
+            .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
+            .raw_header(header("Precedence", "bulk".into()))
+            .raw_header(header("Auto-Submitted", "auto-generated".into()))
+            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?;
+        Ok(message)
     }
 
     /// The confirmation email names the list and carries the link, and

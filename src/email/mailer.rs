@@ -36,9 +36,7 @@ struct SmtpTransport {
     url: SecretString,
     pool_size: u32,
     send_timeout: Duration,
-    /// Replaced after a timed-out send: the abandoned transaction's late
-    /// reply could otherwise be read as the answer to the next command on a
-    /// recycled pooled connection.
+    /// Replaced after a timed-out send (see `send`).
     current: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
 }
 
@@ -102,7 +100,16 @@ impl SmtpTransport {
             Ok(Ok(_response)) => Ok(()),
             Ok(Err(error)) => Err(classify(&error)),
             Err(_elapsed) => {
+                // The abandoned connection goes back to `transport`'s pool,
+                // where its late reply could be read as the answer to the
+                // next message: new sends get a fresh pool, and the old one
+                // is shut down, which closes every connection it holds.
                 self.replace_pool();
+                // Shutting down says QUIT to each connection, which a hung
+                // server never answers: bounded, and off this send's path.
+                tokio::spawn(async move {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), transport.shutdown()).await;
+                });
                 Err(SendError::Temporary {
                     reason: format!("no answer from the SMTP server within {:?}", self.send_timeout),
                     unreachable: true,

@@ -21,7 +21,11 @@ pub async fn signup_form(
     errors: Option<&FieldErrors>,
 ) -> Response {
     let form_time = state.keys.sign_form_time(clock::now().timestamp());
-    let categories: Vec<String> = Vec::new();
+    // The form still works without topics if the database cannot list them.
+    let categories = state.store.known_categories().await.unwrap_or_else(|error| {
+        tracing::warn!(error = %error, "cannot list the categories for the signup form");
+        Vec::new()
+    });
     let page = context! {
         values => context! { email => values.email.as_deref().unwrap_or(""), name => values.name.as_deref().unwrap_or(""), topics => &values.topics },
         errors => errors.map(minijinja::value::Serde),

@@ -6,6 +6,7 @@ mod assets;
 pub mod client_ip;
 mod health;
 mod home;
+pub mod json_body;
 pub mod limits;
 mod link_token;
 pub mod pages;

@@ -6,9 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
-use crate::domain::{FieldErrors, SignupInput};
+use super::json_body::{Fields, parse_object};
+use crate::domain::SignupInput;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -67,33 +67,11 @@ impl FromRequest<AppState> for SignupPayload {
 /// `{"email": "...", "name": "..."?, "topics": [...]?}`. Syntax errors are
 /// 400; a well-formed body with fields of the wrong type is 422.
 fn parse_json(body: &[u8]) -> Result<SignupInput, ApiError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON ({e})")))?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::Validation(FieldErrors::single("body", "Expected a JSON object.")));
-    };
-    let mut errors = FieldErrors::default();
-    let mut text = |field: &'static str| match object.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            errors.add(field, "Must be a string.");
-            None
-        }
-    };
-    let email = text("email");
-    let name = text("name");
-    let topics = match object.get("topics") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-        }
-        Some(_) => {
-            errors.add("topics", "Must be a list of strings.");
-            Vec::new()
-        }
-    };
-    if errors.is_empty() { Ok(SignupInput { email, name, topics }) } else { Err(ApiError::Validation(errors)) }
+    let object = parse_object(body)?;
+    let mut fields = Fields::new(&object);
+    let input =
+        SignupInput { email: fields.text("email"), name: fields.text("name"), topics: fields.strings("topics") };
+    fields.finish().map(|()| input)
 }
 
 fn parse_form(body: &[u8]) -> FormSignup {

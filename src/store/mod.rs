@@ -11,6 +11,7 @@ mod error;
 mod migrations;
 mod model;
 mod postgres;
+mod publications;
 mod queue;
 mod rows;
 mod sqlite;
@@ -27,6 +28,10 @@ pub use model::{
     token_state,
 };
 pub use postgres::PostgresStore;
+pub use publications::{
+    Audience, DigestCreated, DigestStore, DigestView, DigestWindow, Publication, PublicationStore, Reader,
+    UpsertOutcome, Upserted,
+};
 pub use queue::{Claim, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, RateBucket};
 pub use sqlite::SqliteStore;
 
@@ -40,7 +45,7 @@ pub enum Backend {
 
 /// Everything the service keeps. Held as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: SubscriberStore + DeliveryQueue + Send + Sync + 'static {
+pub trait Store: SubscriberStore + PublicationStore + DigestStore + DeliveryQueue + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many ran.

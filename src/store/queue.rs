@@ -17,8 +17,14 @@ pub trait DeliveryQueue {
     /// unsubscribed, already confirmed) are cancelled here instead.
     async fn claim_deliveries(&self, request: &ClaimRequest<'_>) -> StoreResult<Claim>;
 
-    /// Writes a batch of outcomes in one transaction.
-    async fn record_outcomes(&self, worker: &str, outcomes: &[DeliveryOutcome], now: DateTime<Utc>) -> StoreResult<()>;
+    /// Writes a batch of outcomes in one transaction; returns the digests
+    /// that have nothing left to send since.
+    async fn record_outcomes(
+        &self,
+        worker: &str,
+        outcomes: &[DeliveryOutcome],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>>;
 
     /// Gives claimed but unsent deliveries back (graceful shutdown), due at once.
     async fn release_deliveries(&self, worker: &str, delivery_ids: &[i64], now: DateTime<Utc>) -> StoreResult<()>;
@@ -78,6 +84,17 @@ pub struct ClaimedDelivery {
     pub confirmation_token: Option<Token>,
 }
 
+impl ClaimedDelivery {
+    pub fn reader(&self) -> super::Reader {
+        super::Reader {
+            email: self.email.clone(),
+            name: self.name.clone(),
+            topics: self.topics.clone(),
+            unsubscribe_salt: self.unsubscribe_salt.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum DeliveryOutcome {
     Sent {
@@ -94,6 +111,11 @@ pub enum DeliveryOutcome {
         delivery_id: i64,
         error: String,
     },
+    /// Nothing to send after all (e.g. none of the digest is for this reader any more).
+    Cancelled {
+        delivery_id: i64,
+        reason: String,
+    },
 }
 
 impl DeliveryOutcome {
@@ -101,7 +123,8 @@ impl DeliveryOutcome {
         match self {
             DeliveryOutcome::Sent { delivery_id }
             | DeliveryOutcome::Retry { delivery_id, .. }
-            | DeliveryOutcome::Failed { delivery_id, .. } => *delivery_id,
+            | DeliveryOutcome::Failed { delivery_id, .. }
+            | DeliveryOutcome::Cancelled { delivery_id, .. } => *delivery_id,
         }
     }
 }

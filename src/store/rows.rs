@@ -4,9 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::model::{ConsentView, Subscriber};
+use super::publications::{Publication, Reader};
 use super::queue::{ClaimedDelivery, DeliveryKind};
 use super::{StoreError, StoreResult};
-use crate::domain::{SubscriberEmail, SubscriberName, SubscriptionStatus, ThrottleState, Token, Topics};
+use crate::domain::{
+    NewPublication, SubscriberEmail, SubscriberName, SubscriptionStatus, ThrottleState, Token, Topics,
+};
 
 /// Columns of `subscribers` shown to admins; select them with `subscriber_columns!()`.
 #[derive(Debug, sqlx::FromRow)]
@@ -161,4 +164,92 @@ impl ClaimRow {
 
 pub(super) fn parse_status(value: &str) -> StoreResult<SubscriptionStatus> {
     value.parse().map_err(|e: crate::domain::UnknownStatus| StoreError::Corrupt(e.to_string()))
+}
+
+/// Columns of `publications`; select them with `publication_columns!()`.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PublicationRow {
+    publication_id: i64,
+    title: String,
+    url: String,
+    published_at: DateTime<Utc>,
+    summary: Option<String>,
+    authors: String,
+    category: Option<String>,
+    series: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    announced_at: Option<DateTime<Utc>>,
+    digest_id: Option<i64>,
+}
+
+macro_rules! publication_columns {
+    () => {
+        "publication_id, title, url, published_at, summary, authors, category, series, created_at, updated_at, \
+         announced_at, digest_id"
+    };
+}
+pub(super) use publication_columns;
+
+impl From<PublicationRow> for Publication {
+    fn from(row: PublicationRow) -> Publication {
+        Publication {
+            id: row.publication_id,
+            title: row.title,
+            url: row.url,
+            published_at: row.published_at,
+            summary: row.summary,
+            authors: serde_json::from_str(&row.authors).unwrap_or_default(),
+            category: row.category,
+            series: row.series,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            announced_at: row.announced_at,
+            digest_id: row.digest_id,
+        }
+    }
+}
+
+/// A digest with its delivery counts; append `WHERE …` / `ORDER BY …`.
+/// Each count is an index range scan on `deliveries (digest_id, status)`.
+macro_rules! digest_view_select {
+    () => {
+        "SELECT d.digest_id, d.status, d.publication_count, d.recipient_count, d.created_at, d.finished_at, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'sent') AS sent, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'failed') AS failed, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'cancelled') AS cancelled, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status IN ('queued', 'sending')) \
+         AS pending FROM digests d "
+    };
+}
+pub(super) use digest_view_select;
+
+/// A subscriber as a digest reader.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ReaderRow {
+    email: String,
+    name: Option<String>,
+    topics: String,
+    unsubscribe_salt: Vec<u8>,
+}
+
+impl From<ReaderRow> for Reader {
+    fn from(row: ReaderRow) -> Reader {
+        Reader {
+            email: SubscriberEmail::from_trusted(row.email),
+            name: row.name.map(SubscriberName::from_trusted),
+            topics: Topics::from_json(&row.topics),
+            unsubscribe_salt: row.unsubscribe_salt,
+        }
+    }
+}
+
+/// The JSON array stored in `authors`.
+pub(super) fn authors_json(authors: &[String]) -> String {
+    serde_json::Value::from(authors.to_vec()).to_string()
+}
+
+/// The category's comparison key (see `Topic::key`).
+pub(super) fn category_key(publication: &NewPublication) -> Option<String> {
+    publication.category.as_ref().map(|c| c.key())
 }

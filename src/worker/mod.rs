@@ -5,6 +5,7 @@
 //! recorded becomes due again when its lease ends, and any worker sends it.
 //! The only possible duplicates are the messages in flight at that moment.
 
+mod digests;
 mod recorder;
 mod retry;
 
@@ -22,8 +23,9 @@ pub use retry::RetryPolicy;
 
 use crate::clock;
 use crate::config::DeliveryConfig;
-use crate::email::{Composer, Mailer, SendError};
+use crate::email::{Composed, Composer, Mailer, SendError};
 use crate::store::{ClaimRequest, ClaimedDelivery, DeliveryOutcome, Store};
+use digests::DigestCache;
 
 /// How long in-flight sends may take to finish after shutdown is requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -32,6 +34,7 @@ pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
+    digests: Arc<DigestCache>,
     settings: WorkerSettings,
     /// Nudged after a web request queues mail, so it goes out at once.
     wake: Arc<Notify>,
@@ -78,7 +81,8 @@ impl Worker {
         wake: Arc<Notify>,
     ) -> Worker {
         let id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        Worker { store, mailer, composer, settings, wake, id }
+        let digests = Arc::new(DigestCache::new(store.clone()));
+        Worker { store, mailer, composer, digests, settings, wake, id }
     }
 
     /// Delivers until `shutdown` is cancelled, then stops claiming, lets the
@@ -151,6 +155,7 @@ impl Worker {
                 let job = SendJob {
                     mailer: self.mailer.clone(),
                     composer: self.composer.clone(),
+                    digests: self.digests.clone(),
                     retry: self.settings.retry,
                     outcomes: outcome_tx.clone(),
                     smtp_streak: smtp_streak.clone(),
@@ -194,6 +199,7 @@ impl Worker {
 struct SendJob {
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
+    digests: Arc<DigestCache>,
     retry: RetryPolicy,
     outcomes: mpsc::Sender<DeliveryOutcome>,
     /// Consecutive sends that could not reach the server; 0 after a success.
@@ -213,8 +219,22 @@ impl SendJob {
 
     async fn deliver(&self, delivery: &ClaimedDelivery) -> DeliveryOutcome {
         let delivery_id = delivery.delivery_id;
-        let message = match self.composer.compose(delivery) {
-            Ok(message) => message,
+        let digest = match delivery.digest_id {
+            Some(digest_id) => match self.digests.publications(digest_id).await {
+                Ok(publications) => Some(publications),
+                Err(error) => {
+                    tracing::warn!(delivery_id, error = %error, "cannot load the digest");
+                    return self.retry_or_fail(delivery, format!("cannot load the digest: {error}"));
+                }
+            },
+            None => None,
+        };
+        let message = match self.composer.compose(delivery, digest.as_deref()) {
+            Ok(Composed::Message(message)) => *message,
+            Ok(Composed::NothingForReader) => {
+                let reason = "none of the digest matches the reader's topics any more".to_owned();
+                return DeliveryOutcome::Cancelled { delivery_id, reason };
+            }
             // A template problem: retried, so the mail goes out once fixed.
             Err(error) => {
                 tracing::error!(delivery_id, error = %error, "cannot compose email");
@@ -270,6 +290,9 @@ impl Pause {
     /// Pauses longer with each new failure in a row; a success resets it.
     fn observe_smtp(&mut self, streak: i64, retry: &RetryPolicy) {
         if streak == 0 {
+            if self.smtp_pauses > 0 {
+                tracing::info!("the SMTP server answers again; deliveries resumed");
+            }
             self.smtp_pauses = 0;
         } else if streak > self.smtp_streak_seen {
             self.smtp_pauses += 1;

@@ -47,7 +47,10 @@ async fn write_batch(store: &dyn Store, worker_id: &str, batch: &mut Vec<Deliver
     let mut wait = Duration::from_millis(100);
     loop {
         match store.record_outcomes(worker_id, batch, clock::now()).await {
-            Ok(()) => {
+            Ok(finished_digests) => {
+                for digest_id in finished_digests {
+                    tracing::info!(digest_id, "digest sent: nothing left to deliver");
+                }
                 batch.clear();
                 return;
             }

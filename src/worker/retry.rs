@@ -15,7 +15,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     pub max: Duration,
     pub give_up_after: Duration,
-    /// Also bounds deliveries that crash their worker again and again.
+    /// `MAX_ATTEMPTS`, the first send included; also bounds deliveries that
+    /// crash their worker again and again.
     pub max_attempts: i64,
 }
 

@@ -17,6 +17,7 @@ on_both_backends!(
     a_permanent_refusal_is_recorded_as_failed_with_the_reply_and_not_retried,
     a_refusal_after_the_message_data_is_recorded_as_failed,
     a_server_that_never_answers_is_timed_out_and_retried,
+    a_connection_whose_send_timed_out_is_never_reused,
     mail_queued_by_another_process_is_picked_up_by_polling,
     without_smtp_url_emails_are_written_to_the_outbox_folder,
     shutdown_lets_in_flight_sends_finish_and_leaves_nothing_claimed,
@@ -99,6 +100,28 @@ async fn a_server_that_never_answers_is_timed_out_and_retried(backend: Backend) 
     app.wait_until_queue_is_empty().await;
     assert_eq!(app.smtp.messages().len(), 1);
     assert_eq!(app.db.count("SELECT count(*) FROM deliveries WHERE status = 'sent'").await, 1);
+}
+
+async fn a_connection_whose_send_timed_out_is_never_reused(backend: Backend) {
+    let app = TestApp::builder(backend).env("SMTP_TIMEOUT", "1s").spawn().await;
+    app.smtp.set_behaviour(Behaviour::AnswerLate(Duration::from_millis(1500)));
+    app.signup("first@example.org").await;
+    eventually(&app, "SELECT count(*) FROM deliveries WHERE last_error LIKE '%no answer%'").await;
+    app.smtp.set_behaviour(Behaviour::Accept);
+    // The late "250" is now waiting on that connection: had it gone back to
+    // the pool, the next message would read it as its own answer.
+    app.smtp.wait_for_late_answers(1).await;
+    for reader in ["a@example.org", "b@example.org", "c@example.org"] {
+        app.signup(reader).await;
+    }
+    app.wait_until_queue_is_empty().await;
+    for reader in ["a@example.org", "b@example.org", "c@example.org"] {
+        assert_eq!(app.smtp.messages_to(reader).len(), 1, "{reader}");
+    }
+    // The first message was accepted late and sent again: the one allowed
+    // duplicate, the message in flight when the timeout struck.
+    assert_eq!(app.smtp.messages_to("first@example.org").len(), 2);
+    assert_eq!(app.smtp.commands_after_late_answer(), 0, "the timed-out connection was used again");
 }
 
 async fn mail_queued_by_another_process_is_picked_up_by_polling(backend: Backend) {

@@ -53,6 +53,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 pub struct TestApp {
     pub address: String,
+    /// The environment the app was configured from (for extra workers).
+    pub vars: HashMap<String, String>,
     pub client: reqwest::Client,
     pub smtp: SmtpServer,
     pub db: TestDb,
@@ -66,6 +68,7 @@ pub struct TestAppBuilder {
     backend: Backend,
     vars: HashMap<String, String>,
     smtp_down: bool,
+    run_worker: bool,
 }
 
 impl TestApp {
@@ -88,7 +91,7 @@ impl TestApp {
             ("DELIVERY_LEASE", "30s"),
         ];
         let vars = vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        TestAppBuilder { backend, vars, smtp_down: false }
+        TestAppBuilder { backend, vars, smtp_down: false, run_worker: true }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -158,6 +161,72 @@ impl TestApp {
         assert!(drained.is_ok(), "the delivery queue did not drain");
     }
 
+    pub async fn admin_post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(ADMIN_TOKEN).json(body).send().await.unwrap()
+    }
+
+    /// Adds a publication through the admin API.
+    pub async fn publish(&self, publication: serde_json::Value) -> serde_json::Value {
+        let response = self.admin_post("/api/v1/publications", &publication).await;
+        assert!(response.status().is_success(), "{}: {}", response.status(), response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// `POST /api/v1/digests`, expecting it to queue a digest.
+    pub async fn send_digest(&self) -> serde_json::Value {
+        let response = self.admin_post("/api/v1/digests", &serde_json::json!({})).await;
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// Adds `count` confirmed subscribers straight to the store (as an import
+    /// would), `reader{i}@example.org`, and returns their addresses.
+    pub async fn add_confirmed_subscribers(&self, count: usize) -> Vec<String> {
+        use bulletin::domain::{SubscriberEmail, SubscriptionStatus, Token, Topics};
+        use bulletin::store::ImportedSubscriber;
+        let now = bulletin::clock::now();
+        let emails: Vec<String> = (0..count).map(|i| format!("reader{i}@example.org")).collect();
+        for chunk in emails.chunks(500) {
+            let batch: Vec<ImportedSubscriber> = chunk
+                .iter()
+                .map(|email| ImportedSubscriber {
+                    email: SubscriberEmail::parse(email).unwrap(),
+                    name: None,
+                    status: SubscriptionStatus::Confirmed,
+                    topics: Topics::default(),
+                    unsubscribe_key: self.keys.new_unsubscribe_key(),
+                    confirmation_token: Token::generate(),
+                    confirmation_expires_at: now,
+                })
+                .collect();
+            self.store.import_subscribers(&batch, now).await.unwrap();
+        }
+        emails
+    }
+
+    /// A delivery worker in this process, configured like the app.
+    pub async fn spawn_worker(&self) -> WorkerHandle {
+        let config = Config::from_lookup(|name| self.vars.get(name).cloned()).unwrap();
+        let services = bulletin::startup::Services::start(config).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let tasks = services.spawn_background(Default::default(), &shutdown).unwrap();
+        WorkerHandle { shutdown, tasks }
+    }
+
+    /// `bulletin worker` as a separate process, configured like the app
+    /// plus `extra` variables.
+    pub fn worker_process(&self, extra: &[(&str, &str)]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bulletin"))
+            .arg("worker")
+            .env_clear()
+            .envs(&self.vars)
+            .envs(extra.iter().copied())
+            .env("RUST_LOG", std::env::var("WORKER_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// Stops the server and its worker, as SIGTERM would.
     pub async fn stop(&mut self) {
         self.shutdown.cancel();
@@ -173,6 +242,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Serve HTTP only (`serve --no-worker`); start workers with
+    /// [`TestApp::spawn_worker`] or [`TestApp::worker_process`].
+    pub fn without_worker(mut self) -> Self {
+        self.run_worker = false;
+        self
+    }
+
     /// Start with the SMTP server down (connections refused).
     pub fn smtp_down(mut self) -> Self {
         self.smtp_down = true;
@@ -181,6 +257,7 @@ impl TestAppBuilder {
 
     pub async fn spawn(self) -> TestApp {
         LazyLock::force(&TRACING);
+        bulletin::tls::install_crypto_provider();
         let db = TestDb::create(self.backend).await;
         let smtp = SmtpServer::start().await;
         if self.smtp_down {
@@ -196,12 +273,33 @@ impl TestAppBuilder {
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("a valid test configuration");
         let keys = Keys::from_secret(SECRET_KEY.as_bytes());
 
-        let app = Application::with_listener(config, listener, true).await.expect("the app starts");
+        let app = Application::with_listener(config, listener, self.run_worker).await.expect("the app starts");
         let store = app.store();
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { address, client, smtp, db, store, keys, shutdown, server: Some(server) }
+        TestApp { address, vars, client, smtp, db, store, keys, shutdown, server: Some(server) }
+    }
+}
+
+pub struct WorkerHandle {
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Graceful stop, as on SIGTERM.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        for task in std::mem::take(&mut self.tasks) {
+            task.await.unwrap();
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
     }
 }
 

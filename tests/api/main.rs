@@ -3,13 +3,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod db;
+mod feeds;
 mod helpers;
 mod smtp;
 
 mod admin_subscribers;
 mod cli;
 mod delivery;
+mod digests;
 mod health;
+mod publications;
 mod subscriptions;
 mod subscriptions_confirm;
 mod unsubscribe;
+mod workers;

@@ -19,6 +19,8 @@ pub enum Behaviour {
     RejectData(String),
     /// Reads the message data and never answers.
     HangAfterData,
+    /// Accepts the message data, but answers only after this long.
+    AnswerLate(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -36,10 +38,19 @@ pub struct SmtpServer {
 
 struct State {
     behaviour: Mutex<Behaviour>,
+    /// Replies to `RCPT TO` for particular addresses, whatever the behaviour.
+    refused_recipients: Mutex<Vec<(String, String)>>,
+    /// A pause before answering each message's data, like a slow relay.
+    data_delay: Mutex<Duration>,
     messages: Mutex<Vec<ReceivedEmail>>,
     accepted: watch::Sender<usize>,
     /// Replies other than 2xx/3xx sent so far.
     refused: watch::Sender<usize>,
+    /// Late answers sent so far (`Behaviour::AnswerLate`).
+    late_answers: watch::Sender<usize>,
+    /// Commands received on a connection after a late answer: a client that
+    /// reads replies in step never sends any (it gave up on that connection).
+    commands_after_late_answer: std::sync::atomic::AtomicUsize,
 }
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -50,9 +61,13 @@ impl SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State {
             behaviour: Mutex::new(Behaviour::Accept),
+            refused_recipients: Mutex::new(Vec::new()),
+            data_delay: Mutex::new(Duration::ZERO),
             messages: Mutex::new(Vec::new()),
             accepted: watch::Sender::new(0),
             refused: watch::Sender::new(0),
+            late_answers: watch::Sender::new(0),
+            commands_after_late_answer: std::sync::atomic::AtomicUsize::new(0),
         });
         let server = SmtpServer { port, state, running: Mutex::new(None) };
         server.serve(listener);
@@ -88,6 +103,16 @@ impl SmtpServer {
 
     pub fn set_behaviour(&self, behaviour: Behaviour) {
         *self.state.behaviour.lock().unwrap() = behaviour;
+    }
+
+    /// Answers `reply` (e.g. `550 5.1.1 No such user`) to `RCPT TO:<address>`.
+    pub fn refuse_recipient(&self, address: &str, reply: &str) {
+        self.state.refused_recipients.lock().unwrap().push((address.to_ascii_lowercase(), reply.to_owned()));
+    }
+
+    /// Waits this long before accepting each message.
+    pub fn set_data_delay(&self, delay: Duration) {
+        *self.state.data_delay.lock().unwrap() = delay;
     }
 
     /// Closes the port and every open session: connections are refused.
@@ -141,6 +166,18 @@ impl SmtpServer {
         found.unwrap_or_else(|_| panic!("no message to {recipient} arrived"))
     }
 
+    /// Waits until the server has sent `count` late answers in all.
+    pub async fn wait_for_late_answers(&self, count: usize) {
+        let mut late = self.state.late_answers.subscribe();
+        let reached = tokio::time::timeout(WAIT, late.wait_for(|n| *n >= count)).await.is_ok();
+        assert!(reached, "expected {count} late answer(s)");
+    }
+
+    /// Commands other than QUIT that arrived on a connection after its late answer.
+    pub fn commands_after_late_answer(&self) -> usize {
+        self.state.commands_after_late_answer.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Waits until the server has refused `count` commands in all.
     pub async fn wait_for_refusals(&self, count: usize) {
         let mut refused = self.state.refused.subscribe();
@@ -161,6 +198,7 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     write.write_all(b"220 bulletin-test ESMTP\r\n").await?;
     let mut envelope = ReceivedEmail { mail_from: String::new(), recipients: Vec::new(), raw: Vec::new() };
     let mut line = String::new();
+    let mut answered_late = false;
     loop {
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
@@ -168,6 +206,9 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         }
         let command = line.trim_end().to_owned();
         let verb = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        if answered_late && verb != "QUIT" {
+            state.commands_after_late_answer.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         let behaviour = state.behaviour.lock().unwrap().clone();
         let reply = match verb.as_str() {
             "EHLO" => "250-bulletin-test\r\n250 SIZE 10485760".to_owned(),
@@ -181,13 +222,23 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 envelope.recipients.clear();
                 "250 OK".to_owned()
             }
-            "RCPT" => match behaviour {
-                Behaviour::RejectRecipient(reply) => reply,
-                _ => {
-                    envelope.recipients.push(address_in(&command));
-                    "250 OK".to_owned()
+            "RCPT" => {
+                let address = address_in(&command);
+                let refused = state
+                    .refused_recipients
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(&address))
+                    .map(|(_, r)| r.clone());
+                match (refused, behaviour) {
+                    (Some(reply), _) | (None, Behaviour::RejectRecipient(reply)) => reply,
+                    _ => {
+                        envelope.recipients.push(address);
+                        "250 OK".to_owned()
+                    }
                 }
-            },
+            }
             "DATA" => {
                 write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
                 envelope.raw = read_data(&mut lines).await?;
@@ -197,7 +248,20 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                         std::future::pending::<()>().await;
                         unreachable!()
                     }
+                    Behaviour::AnswerLate(delay) => {
+                        tokio::time::sleep(delay).await;
+                        state.messages.lock().unwrap().push(envelope.clone());
+                        state.accepted.send_modify(|n| *n += 1);
+                        write.write_all(b"250 2.0.0 queued, late\r\n").await?;
+                        state.late_answers.send_modify(|n| *n += 1);
+                        answered_late = true;
+                        continue;
+                    }
                     _ => {
+                        let delay = *state.data_delay.lock().unwrap();
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
                         state.messages.lock().unwrap().push(envelope.clone());
                         state.accepted.send_modify(|n| *n += 1);
                         "250 2.0.0 queued".to_owned()
@@ -261,8 +325,9 @@ impl ReceivedEmail {
         find(&self.parsed(), mime_type)
     }
 
+    /// The text part, with `\n` line ends.
     pub fn text(&self) -> String {
-        self.body("text/plain").expect("a text/plain part")
+        self.body("text/plain").expect("a text/plain part").replace("\r\n", "\n")
     }
 
     pub fn html(&self) -> String {

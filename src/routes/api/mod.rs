@@ -2,10 +2,13 @@
 //! Every route takes `Authorization: Bearer $ADMIN_TOKEN`.
 
 mod auth;
+mod digests;
+mod pagination;
+mod publications;
 mod subscribers;
 
 use axum::Router;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 
 pub use auth::Admin;
 
@@ -15,4 +18,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/subscribers", get(subscribers::list_subscribers))
         .route("/subscribers/{id}", delete(subscribers::erase_subscriber))
+        .route("/publications", post(publications::upsert_publication).get(publications::list_publications))
+        .route("/digests", post(digests::send_digest).get(digests::list_digests))
+        .route("/digests/preview", get(digests::preview_digest))
+        .route("/digests/{id}", get(digests::show_digest))
 }

@@ -140,6 +140,7 @@ impl SubscriberStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM subscribers WHERE subscriber_id = $1").bind(subscriber_id).execute(&mut *tx).await?;
+        super::queue::finish_digests(&mut tx, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -161,8 +162,8 @@ impl SubscriberStore for PostgresStore {
             let unsubscribed = row.status == SubscriptionStatus::Unsubscribed;
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO subscribers (email, name, status, topics, unsubscribe_salt, unsubscribe_token_hash, \
-                 consent_at, consent_source, confirmed_at, confirmed_via, unsubscribed_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'import', $8, $9, $10, $7, $7) \
+                 consent_at, consent_source, confirmed_at, confirmed_via, unsubscribed_at, created_at, updated_at, \
+                 topic_keys) VALUES ($1, $2, $3, $4, $5, $6, $7, 'import', $8, $9, $10, $7, $7, $11) \
                  ON CONFLICT DO NOTHING RETURNING subscriber_id",
             )
             .bind(row.email.as_str())
@@ -175,6 +176,7 @@ impl SubscriberStore for PostgresStore {
             .bind(confirmed.then_some(now))
             .bind(confirmed.then_some("import"))
             .bind(unsubscribed.then_some(now))
+            .bind(row.topics.keys_json())
             .fetch_optional(&mut *tx)
             .await?;
             let Some(subscriber_id) = inserted else {
@@ -223,8 +225,9 @@ impl PostgresStore {
             (SignupPlan::Create, _) => {
                 let subscriber_id: i64 = sqlx::query_scalar(
                     "INSERT INTO subscribers (email, name, status, topics, unsubscribe_salt, unsubscribe_token_hash, \
-                     consent_at, consent_source, consent_ip, consent_user_agent, consent_page, created_at, updated_at) \
-                     VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $6, $6) RETURNING subscriber_id",
+                     consent_at, consent_source, consent_ip, consent_user_agent, consent_page, created_at, updated_at, \
+                     topic_keys) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $6, $6, $11) \
+                     RETURNING subscriber_id",
                 )
                 .bind(new.email.as_str())
                 .bind(name)
@@ -236,18 +239,23 @@ impl PostgresStore {
                 .bind(signup.consent.ip.as_deref())
                 .bind(signup.consent.user_agent.as_deref())
                 .bind(signup.consent.page.as_deref())
+                .bind(new.topics.keys_json())
                 .fetch_one(&mut *tx)
                 .await?;
                 Some(subscriber_id)
             }
             (SignupPlan::RefreshPending { send_confirmation }, Some(row)) => {
-                sqlx::query("UPDATE subscribers SET name = $1, topics = $2, updated_at = $3 WHERE subscriber_id = $4")
-                    .bind(name)
-                    .bind(new.topics.to_json())
-                    .bind(signup.now)
-                    .bind(row.subscriber_id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE subscribers SET name = $1, topics = $2, topic_keys = $5, updated_at = $3 \
+                     WHERE subscriber_id = $4",
+                )
+                .bind(name)
+                .bind(new.topics.to_json())
+                .bind(signup.now)
+                .bind(row.subscriber_id)
+                .bind(new.topics.keys_json())
+                .execute(&mut *tx)
+                .await?;
                 send_confirmation.then_some(row.subscriber_id)
             }
             (SignupPlan::Restart { send_confirmation }, Some(row)) => {
@@ -255,8 +263,8 @@ impl PostgresStore {
                     "UPDATE subscribers SET status = 'pending', name = $1, topics = $2, unsubscribe_salt = $3, \
                      unsubscribe_token_hash = $4, consent_at = $5, consent_source = $6, consent_ip = $7, \
                      consent_user_agent = $8, consent_page = $9, confirmed_at = NULL, confirmed_via = NULL, \
-                     confirmed_ip = NULL, confirmed_user_agent = NULL, unsubscribed_at = NULL, updated_at = $5 \
-                     WHERE subscriber_id = $10",
+                     confirmed_ip = NULL, confirmed_user_agent = NULL, unsubscribed_at = NULL, updated_at = $5, \
+                     topic_keys = $11 WHERE subscriber_id = $10",
                 )
                 .bind(name)
                 .bind(new.topics.to_json())
@@ -268,6 +276,7 @@ impl PostgresStore {
                 .bind(signup.consent.user_agent.as_deref())
                 .bind(signup.consent.page.as_deref())
                 .bind(row.subscriber_id)
+                .bind(new.topics.keys_json())
                 .execute(&mut *tx)
                 .await?;
                 send_confirmation.then_some(row.subscriber_id)

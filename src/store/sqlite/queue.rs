@@ -31,7 +31,7 @@ impl DeliveryQueue for SqliteStore {
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, available_at = $1, leased_by = $2, \
              updated_at = $3 WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
-             WHERE status IN ('queued', 'sending') AND available_at <= $3 ORDER BY available_at, delivery_id LIMIT $4) \
+             WHERE status IN ('queued', 'sending') AND available_at <= $3 ORDER BY priority, available_at, delivery_id LIMIT $4) \
              RETURNING delivery_id",
         )
         .bind(request.lease_until)
@@ -41,6 +41,10 @@ impl DeliveryQueue for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         if ids.is_empty() {
+            // An idle queue is also when digests get their final status if
+            // the outcome writers raced past each other.
+            finish_digests(&mut tx, request.now).await?;
+            tx.commit().await?;
             return Ok(Claim::default());
         }
 
@@ -48,7 +52,8 @@ impl DeliveryQueue for SqliteStore {
             "SELECT d.delivery_id, d.kind, d.attempts, d.created_at, d.digest_id, d.payload, s.subscriber_id, \
              s.email, s.name, s.status, s.topics, s.unsubscribe_salt \
              FROM deliveries d LEFT JOIN subscribers s ON s.subscriber_id = d.subscriber_id \
-             WHERE d.delivery_id IN (SELECT value FROM json_each($1)) ORDER BY d.delivery_id",
+             WHERE d.delivery_id IN (SELECT value FROM json_each($1)) \
+             ORDER BY d.priority, d.available_at, d.delivery_id",
         )
         .bind(json_ids(&ids))
         .fetch_all(&mut *tx)
@@ -72,6 +77,7 @@ impl DeliveryQueue for SqliteStore {
             .bind(json_ids(&unwanted))
             .execute(&mut *tx)
             .await?;
+            finish_digests(&mut tx, request.now).await?;
         }
         if let (Some(rate_bucket), Ok(taken)) = (bucket, u32::try_from(deliveries.len())) {
             sqlx::query("UPDATE send_rate SET tokens = $1, refilled_at = $2 WHERE bucket_id = 1")
@@ -84,7 +90,12 @@ impl DeliveryQueue for SqliteStore {
         Ok(Claim { deliveries, rate_limited_for: None })
     }
 
-    async fn record_outcomes(&self, worker: &str, outcomes: &[DeliveryOutcome], now: DateTime<Utc>) -> StoreResult<()> {
+    async fn record_outcomes(
+        &self,
+        worker: &str,
+        outcomes: &[DeliveryOutcome],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
         let mut tx = self.begin_write().await?;
         let sent: Vec<i64> = outcomes
             .iter()
@@ -119,6 +130,17 @@ impl DeliveryQueue for SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
+                DeliveryOutcome::Cancelled { delivery_id, reason } => {
+                    sqlx::query(
+                        "UPDATE deliveries SET status = 'cancelled', payload = NULL, leased_by = NULL, last_error = $1, \
+                         finished_at = $2, updated_at = $2 WHERE delivery_id = $3 AND status IN ('queued', 'sending')",
+                    )
+                    .bind(reason)
+                    .bind(now)
+                    .bind(delivery_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 DeliveryOutcome::Failed { delivery_id, error } => {
                     sqlx::query(
                         "UPDATE deliveries SET status = 'failed', payload = NULL, leased_by = NULL, last_error = $1, \
@@ -132,8 +154,9 @@ impl DeliveryQueue for SqliteStore {
                 }
             }
         }
+        let finished = finish_digests(&mut tx, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(finished)
     }
 
     async fn release_deliveries(&self, worker: &str, delivery_ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
@@ -165,7 +188,24 @@ impl DeliveryQueue for SqliteStore {
 
 /// Ids as a JSON array, for `IN (SELECT value FROM json_each(..))`: SQLite
 /// has no array parameters.
-fn json_ids(ids: &[i64]) -> String {
+pub(super) fn json_ids(ids: &[i64]) -> String {
     let items: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", items.join(","))
+}
+
+/// Marks digests with nothing left to send as sent. Each check is one probe
+/// of the partial index on pending deliveries.
+pub(super) async fn finish_digests(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<i64>> {
+    let finished = sqlx::query_scalar(
+        "UPDATE digests SET status = 'sent', finished_at = $1 WHERE status = 'sending' AND NOT EXISTS \
+         (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.digest_id AND d.status IN ('queued', 'sending')) \
+         RETURNING digest_id",
+    )
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(finished)
 }

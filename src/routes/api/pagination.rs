@@ -1,0 +1,31 @@
+//! `?page=&per_page=` for every admin list: 50 per page by default, at most 500.
+
+use crate::domain::FieldErrors;
+use crate::store::PageRequest;
+
+const DEFAULT_PER_PAGE: u32 = 50;
+const MAX_PER_PAGE: u32 = 500;
+
+/// Reads `page` and `per_page` from a query string, adding field errors for
+/// bad values; other parameters are left to the caller.
+pub fn page_request(query: Option<&str>, errors: &mut FieldErrors) -> PageRequest {
+    let mut page = PageRequest { page: 1, per_page: DEFAULT_PER_PAGE };
+    for (key, value) in query_pairs(query) {
+        match key.as_str() {
+            "page" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => page.page = n,
+                _ => errors.add("page", "Must be a whole number from 1."),
+            },
+            "per_page" => match value.parse::<u32>() {
+                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => page.per_page = n,
+                _ => errors.add("per_page", "Must be a whole number from 1 to 500."),
+            },
+            _ => {}
+        }
+    }
+    page
+}
+
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
