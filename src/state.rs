@@ -6,10 +6,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::domain::ConfirmationThrottle;
 use crate::email::Composer;
 use crate::keys::Keys;
 use crate::routes::limits::Limits;
 use crate::routes::pages::Pages;
+use crate::signup_queue::SignupQueue;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Wakes this process's delivery worker after mail is queued.
     pub worker_wake: Arc<Notify>,
+    /// Where signups are written, in batches.
+    pub signups: SignupQueue,
     /// SHA-256 of `ADMIN_TOKEN`: compared in constant time, whatever the length.
     pub admin_token_hash: Option<[u8; 32]>,
 }
@@ -39,6 +43,11 @@ impl AppState {
         use secrecy::ExposeSecret;
         let admin_token_hash = config.admin_token.as_ref().map(|t| Sha256::digest(t.expose_secret().as_bytes()).into());
         let limits = Arc::new(Limits::new(&config.http));
-        AppState { store, config, keys, pages, composer, limits, worker_wake, admin_token_hash }
+        let throttle = ConfirmationThrottle {
+            resend_interval: config.signup.resend_interval,
+            max_per_day: config.signup.max_confirmations_per_day,
+        };
+        let signups = SignupQueue::start(store.clone(), throttle, worker_wake.clone());
+        AppState { store, config, keys, pages, composer, limits, worker_wake, signups, admin_token_hash }
     }
 }

@@ -30,7 +30,7 @@ enum Command {
         #[arg(long)]
         no_worker: bool,
     },
-    /// Deliver queued mail only (for scale-out: any number against one Postgres).
+    /// Deliver queued mail, and poll FEED_URL if set (for scale-out: any number against one Postgres).
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,

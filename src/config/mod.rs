@@ -152,9 +152,8 @@ impl Config {
             None => None,
             Some(raw) => {
                 // The URL may hold a password: errors describe it without echoing it.
-                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&raw).map_err(|e| {
-                    ConfigError::new("SMTP_URL", format!("not a usable SMTP URL ({})", describe_smtp_url_error(&e)))
-                })?;
+                crate::email::check_smtp_url(&raw)
+                    .map_err(|reason| ConfigError::new("SMTP_URL", format!("not a usable SMTP URL ({reason})")))?;
                 Some(SmtpConfig {
                     url: SecretString::from(raw),
                     pool_size: env.parse_or("SMTP_POOL_SIZE", "4", parse_positive)?,
@@ -310,15 +309,6 @@ fn parse_networks(v: &str) -> Result<Vec<IpNet>, String> {
                 .map_err(|_| format!("`{s}` is not an IP address or CIDR network"))
         })
         .collect()
-}
-
-/// Describes an SMTP URL error without the URL itself (it may hold a password).
-fn describe_smtp_url_error(error: &lettre::transport::smtp::Error) -> &'static str {
-    if error.to_string().contains("scheme") {
-        "the scheme must be smtp:// or smtps://"
-    } else {
-        "check the host, port and query parameters"
-    }
 }
 
 fn slug(name: &str) -> String {

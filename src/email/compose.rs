@@ -4,17 +4,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::Message;
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MessageBuilder, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MessageBuilder, MultiPart, SinglePart};
 use minijinja::context;
 use url::Url;
 
 use super::digest::groups_for;
 use super::links::public_url;
+use super::prepared::{MESSAGE_ID_PLACEHOLDER, PreparedEmail, TO_PLACEHOLDER, TOKEN_PLACEHOLDER};
 use crate::config::Config;
-use crate::domain::SubscriberEmail;
+use crate::domain::{SubscriberEmail, Topics};
 use crate::keys::Keys;
-use crate::store::{ClaimedDelivery, DeliveryKind, Publication, Reader};
+use crate::store::{Publication, Reader};
 use crate::templates::{TemplateError, Templates};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,19 +24,6 @@ pub enum ComposeError {
     Template(#[from] TemplateError),
     #[error("cannot build the message")]
     Message(#[from] lettre::error::Error),
-    #[error("the delivery has no confirmation token")]
-    MissingToken,
-    #[error("the digest's publications were not loaded")]
-    MissingDigest,
-}
-
-/// What a delivery becomes.
-#[derive(Debug)]
-pub enum Composed {
-    Message(Box<Message>),
-    /// None of the digest is for this reader (their topics changed since it
-    /// was queued): nothing to send.
-    NothingForReader,
 }
 
 /// A rendered digest for one reader, as previews show it.
@@ -74,47 +62,67 @@ impl Composer {
         }
     }
 
-    /// `digest` holds the publications of the delivery's digest, if it is one.
-    pub fn compose(
-        &self,
-        delivery: &ClaimedDelivery,
-        digest: Option<&[Publication]>,
-    ) -> Result<Composed, ComposeError> {
-        match delivery.kind {
-            DeliveryKind::Confirmation => Ok(Composed::Message(Box::new(self.confirmation(delivery)?))),
-            DeliveryKind::Digest => {
-                let publications = digest.ok_or(ComposeError::MissingDigest)?;
-                match self.render_digest(&delivery.reader(), publications)? {
-                    Some(rendered) => Ok(Composed::Message(Box::new(self.digest_message(rendered)?))),
-                    None => Ok(Composed::NothingForReader),
-                }
-            }
-        }
-    }
-
-    /// The digest `reader` gets from `publications`, or `None` if none is for them.
+    /// The digest `reader` gets from `publications` (for previews), or
+    /// `None` if none is for them.
     pub fn render_digest(
         &self,
         reader: &Reader,
         publications: &[Publication],
     ) -> Result<Option<RenderedDigest>, ComposeError> {
-        let groups = groups_for(&reader.topics, publications);
+        let token = self.keys.unsubscribe_token(&reader.unsubscribe_salt);
+        self.render_digest_for(&reader.topics, publications, reader.email.as_str(), token.as_str())
+    }
+
+    /// The digest for readers with these `topics`, ready to be completed per
+    /// reader (see `PreparedEmail`); `None` if none of it is for them.
+    pub fn prepare_digest(
+        &self,
+        topics: &Topics,
+        publications: &[Publication],
+    ) -> Result<Option<PreparedEmail>, ComposeError> {
+        let Some(rendered) = self.render_digest_for(topics, publications, TO_PLACEHOLDER, TOKEN_PLACEHOLDER)? else {
+            return Ok(None);
+        };
+        let to = SubscriberEmail::from_trusted(TO_PLACEHOLDER.to_owned());
+        let header = |name: &'static str, value: String| HeaderValue::new(HeaderName::new_from_ascii_str(name), value);
+        let message = self
+            .headers(&to, &rendered.subject, MESSAGE_ID_PLACEHOLDER)
+            .raw_header(header("List-Unsubscribe", format!("<{}>", rendered.unsubscribe_url)))
+            .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
+            .raw_header(header("Precedence", "bulk".into()))
+            .raw_header(header("Auto-Submitted", "auto-generated".into()))
+            .multipart(alternative(rendered.text, rendered.html))?;
+        Ok(Some(PreparedEmail::new(message.formatted(), self.from.email.clone())))
+    }
+
+    /// The unsubscribe token of a reader's subscription.
+    pub fn unsubscribe_token(&self, unsubscribe_salt: &[u8]) -> crate::domain::Token {
+        self.keys.unsubscribe_token(unsubscribe_salt)
+    }
+
+    fn render_digest_for(
+        &self,
+        topics: &Topics,
+        publications: &[Publication],
+        to: &str,
+        unsubscribe_token: &str,
+    ) -> Result<Option<RenderedDigest>, ComposeError> {
+        let groups = groups_for(topics, publications);
         let count: usize = groups.iter().map(|g| g.publications.len()).sum();
         let Some(first_title) = groups.first().and_then(|g| g.publications.first()).map(|p| p.title.clone()) else {
             return Ok(None);
         };
-        let token = self.keys.unsubscribe_token(&reader.unsubscribe_salt);
-        let unsubscribe_url = public_url(&self.base_url, "unsubscribe", &[("token", token.as_str())]);
+        let unsubscribe_url = public_url(&self.base_url, "unsubscribe", &[("token", unsubscribe_token)]);
         let context = context! {
             list_name => &self.list_name,
             count,
             first_title => if count == 1 { Some(first_title) } else { None },
             groups => minijinja::value::Serde(groups),
-            topics => reader.topics.names(),
+            topics => topics.names(),
             unsubscribe_url => &unsubscribe_url,
         };
         Ok(Some(RenderedDigest {
-            to: reader.email.to_string(),
+            to: to.to_owned(),
             subject: self.templates.render_value("emails/digest.subject.txt", context.clone())?,
             text: self.templates.render_value("emails/digest.txt", context.clone())?,
             html: self.templates.render_value("emails/digest.html", context)?,
@@ -123,25 +131,11 @@ impl Composer {
         }))
     }
 
-    /// A digest as a message: one-click unsubscribe (RFC 8058) and bulk-mail headers.
-    fn digest_message(&self, rendered: RenderedDigest) -> Result<Message, ComposeError> {
-        let to = SubscriberEmail::from_trusted(rendered.to);
-        let header = |name: &'static str, value: String| HeaderValue::new(HeaderName::new_from_ascii_str(name), value);
-        let message = self
-            .headers(&to, &rendered.subject)
-            .raw_header(header("List-Unsubscribe", format!("<{}>", rendered.unsubscribe_url)))
-            .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
-            .raw_header(header("Precedence", "bulk".into()))
-            .raw_header(header("Auto-Submitted", "auto-generated".into()))
-            .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))?;
-        Ok(message)
-    }
-
-    /// The confirmation email names the list and carries the link, and
+    /// The confirmation email, to be completed with each reader's address and
+    /// confirmation token. It names the list and carries the link, and
     /// nothing the visitor typed: bots use signup forms to mail strangers.
-    fn confirmation(&self, delivery: &ClaimedDelivery) -> Result<Message, ComposeError> {
-        let token = delivery.confirmation_token.as_ref().ok_or(ComposeError::MissingToken)?;
-        let confirm_url = public_url(&self.base_url, "subscriptions/confirm", &[("token", token.as_str())]);
+    pub fn prepare_confirmation(&self) -> Result<PreparedEmail, ComposeError> {
+        let confirm_url = public_url(&self.base_url, "subscriptions/confirm", &[("token", TOKEN_PLACEHOLDER)]);
         let context = context! {
             list_name => &self.list_name,
             confirm_url => confirm_url,
@@ -150,13 +144,13 @@ impl Composer {
         let subject = self.templates.render_value("emails/confirmation.subject.txt", context.clone())?;
         let text = self.templates.render_value("emails/confirmation.txt", context.clone())?;
         let html = self.templates.render_value("emails/confirmation.html", context)?;
-        let message =
-            self.headers(&delivery.email, &subject).multipart(MultiPart::alternative_plain_html(text, html))?;
-        Ok(message)
+        let to = SubscriberEmail::from_trusted(TO_PLACEHOLDER.to_owned());
+        let message = self.headers(&to, &subject, MESSAGE_ID_PLACEHOLDER).multipart(alternative(text, html))?;
+        Ok(PreparedEmail::new(message.formatted(), self.from.email.clone()))
     }
 
     /// From, To, Subject, Date, Message-ID and List-Id: on every message.
-    fn headers(&self, to: &SubscriberEmail, subject: &str) -> MessageBuilder {
+    fn headers(&self, to: &SubscriberEmail, subject: &str, message_id: &str) -> MessageBuilder {
         let to: Mailbox = Mailbox::new(None, to.as_str().parse().expect("SubscriberEmail is a valid lettre Address"));
         // A template could produce line breaks; a subject is one line.
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -166,9 +160,25 @@ impl Composer {
             .to(to)
             .subject(subject)
             .date_now()
-            .message_id(Some(format!("<{}@{}>", uuid::Uuid::new_v4(), self.from.email.domain())))
+            .message_id(Some(format!("<{message_id}@{}>", self.from.email.domain())))
             .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), list_id))
     }
+}
+
+/// Text and HTML versions of one message. Each part is sent as it is (7bit)
+/// when it can be, else quoted-printable; never base64, so that a prepared
+/// digest's placeholders stay findable in the encoded body.
+fn alternative(text: String, html: String) -> MultiPart {
+    MultiPart::alternative()
+        .singlepart(part(ContentType::TEXT_PLAIN, text))
+        .singlepart(part(ContentType::TEXT_HTML, html))
+}
+
+fn part(content_type: ContentType, content: String) -> SinglePart {
+    let body = Body::new_with_encoding(content, ContentTransferEncoding::SevenBit)
+        .or_else(|content| Body::new_with_encoding(content, ContentTransferEncoding::QuotedPrintable))
+        .expect("quoted-printable can encode anything");
+    SinglePart::builder().header(content_type).body(body)
 }
 
 /// A display phrase for a header, quoted (RFC 5322) so that any text is safe.

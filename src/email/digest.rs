@@ -22,6 +22,8 @@ pub struct Item {
     /// "29 November 2026".
     pub date: String,
     pub summary: Option<String>,
+    /// The summary's paragraphs, for HTML (`summary` keeps them apart with blank lines).
+    pub paragraphs: Vec<String>,
     pub series: Option<String>,
     /// "Ann Lee, Bo Kim · 29 November 2026 · Briefs": authors, date and series
     /// on one line, for templates that want them together.
@@ -60,6 +62,7 @@ pub fn groups_for(topics: &Topics, publications: &[Publication]) -> Vec<Group> {
                 authors,
                 date,
                 summary: publication.summary.clone(),
+                paragraphs: publication.summary.iter().flat_map(|s| s.split("\n\n")).map(str::to_owned).collect(),
                 series: publication.series.clone(),
                 meta,
             });
@@ -116,6 +119,14 @@ mod tests {
             ]
         );
         assert_eq!(groups[0].publications[0].authors, "Ann Lee, Bo Kim");
+    }
+
+    #[test]
+    fn summaries_keep_their_paragraphs_for_html() {
+        let mut with_summary = publication(1, None, 1);
+        with_summary.summary = Some("First.\n\nSecond.".into());
+        let groups = groups_for(&Topics::default(), &[with_summary]);
+        assert_eq!(groups[0].publications[0].paragraphs, vec!["First.", "Second."]);
     }
 
     #[test]

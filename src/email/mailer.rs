@@ -1,14 +1,12 @@
-//! The `Mailer`: lettre's pooled async SMTP transport (one, cloned), or
-//! `.eml` files in the outbox folder when no SMTP server is configured.
+//! The `Mailer`: SMTP through the pool in `smtp.rs`, or `.eml` files in the
+//! outbox folder when no SMTP server is configured.
 
-use std::sync::RwLock;
-use std::time::Duration;
+use lettre::address::Envelope;
+use lettre::{AsyncFileTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
 
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use secrecy::{ExposeSecret, SecretString};
-
-use crate::config::{MailConfig, SmtpConfig};
+use super::smtp::SmtpPool;
+use crate::config::MailConfig;
 
 /// Why a message was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,22 +26,18 @@ pub struct Mailer {
 }
 
 enum Transport {
-    Smtp(SmtpTransport),
+    Smtp { pool: SmtpPool, size: u32 },
     Outbox(AsyncFileTransport<Tokio1Executor>),
-}
-
-struct SmtpTransport {
-    url: SecretString,
-    pool_size: u32,
-    send_timeout: Duration,
-    /// Replaced after a timed-out send (see `send`).
-    current: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
 }
 
 impl Mailer {
     pub fn new(config: &MailConfig) -> anyhow::Result<Mailer> {
         let transport = match &config.smtp {
-            Some(smtp) => Transport::Smtp(SmtpTransport::new(smtp)?),
+            Some(smtp) => Transport::Smtp {
+                pool: SmtpPool::from_url(smtp.url.expose_secret(), smtp.pool_size, smtp.send_timeout)
+                    .map_err(|reason| anyhow::anyhow!("SMTP_URL is not usable: {reason}"))?,
+                size: smtp.pool_size,
+            },
             None => {
                 std::fs::create_dir_all(&config.outbox_dir).map_err(|e| {
                     anyhow::anyhow!("cannot create the outbox folder {}: {e}", config.outbox_dir.display())
@@ -57,101 +51,33 @@ impl Mailer {
     /// Where mail goes, for the start-up log line (no credentials).
     pub fn describe(&self) -> String {
         match &self.transport {
-            Transport::Smtp(smtp) => match url::Url::parse(smtp.url.expose_secret()) {
-                Ok(url) => format!("SMTP {}:{}", url.host_str().unwrap_or("?"), url.port().unwrap_or(25)),
-                Err(_) => "SMTP".into(),
-            },
+            Transport::Smtp { pool, .. } => format!("SMTP {}", pool.describe()),
             Transport::Outbox(_) => "the outbox folder (SMTP_URL is not set)".into(),
         }
     }
 
+    /// How many messages to have in flight at once.
     pub fn pool_size(&self) -> u32 {
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.pool_size,
+            Transport::Smtp { size, .. } => *size,
             Transport::Outbox(_) => 4,
         }
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
+    /// Sends a complete message (headers and body, as formatted by lettre).
+    pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await,
-            Transport::Outbox(outbox) => outbox.send(message).await.map(drop).map_err(|e| SendError::Temporary {
-                reason: format!("cannot write to the outbox folder: {e}"),
-                unreachable: true,
+            Transport::Smtp { pool, .. } => pool.send(envelope, message).await,
+            Transport::Outbox(outbox) => outbox.send_raw(envelope, message).await.map(drop).map_err(|e| {
+                SendError::Temporary { reason: format!("cannot write to the outbox folder: {e}"), unreachable: true }
             }),
         }
     }
-}
 
-impl SmtpTransport {
-    fn new(config: &SmtpConfig) -> anyhow::Result<SmtpTransport> {
-        let transport = build_transport(&config.url, config.pool_size, config.send_timeout)?;
-        Ok(SmtpTransport {
-            url: config.url.clone(),
-            pool_size: config.pool_size,
-            send_timeout: config.send_timeout,
-            current: RwLock::new(transport),
-        })
-    }
-
-    async fn send(&self, message: Message) -> Result<(), SendError> {
-        let transport = self.current.read().unwrap_or_else(|p| p.into_inner()).clone();
-        match tokio::time::timeout(self.send_timeout, transport.send(message)).await {
-            Ok(Ok(_response)) => Ok(()),
-            Ok(Err(error)) => Err(classify(&error)),
-            Err(_elapsed) => {
-                // The abandoned connection goes back to `transport`'s pool,
-                // where its late reply could be read as the answer to the
-                // next message: new sends get a fresh pool, and the old one
-                // is shut down, which closes every connection it holds.
-                self.replace_pool();
-                // Shutting down says QUIT to each connection, which a hung
-                // server never answers: bounded, and off this send's path.
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(5), transport.shutdown()).await;
-                });
-                Err(SendError::Temporary {
-                    reason: format!("no answer from the SMTP server within {:?}", self.send_timeout),
-                    unreachable: true,
-                })
-            }
+    /// Ends idle SMTP sessions politely (QUIT); for shutdown.
+    pub async fn close(&self) {
+        if let Transport::Smtp { pool, .. } = &self.transport {
+            pool.close().await;
         }
-    }
-
-    fn replace_pool(&self) {
-        match build_transport(&self.url, self.pool_size, self.send_timeout) {
-            Ok(fresh) => *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh,
-            Err(error) => tracing::error!(error = %error, "cannot rebuild the SMTP transport"),
-        }
-    }
-}
-
-fn build_transport(
-    url: &SecretString,
-    pool_size: u32,
-    send_timeout: Duration,
-) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-        .map_err(|_| anyhow::anyhow!("SMTP_URL is not a usable SMTP URL"))?;
-    Ok(builder
-        .pool_config(PoolConfig::new().max_size(pool_size).idle_timeout(Duration::from_secs(30)))
-        // lettre applies this to connecting only; whole sends are bounded above.
-        .timeout(Some(send_timeout))
-        .build())
-}
-
-fn classify(error: &lettre::transport::smtp::Error) -> SendError {
-    let reason = error.to_string();
-    match error.status() {
-        // 421: the server is closing the connection; everything else 4xx
-        // concerns this message.
-        Some(code) if error.is_transient() => {
-            SendError::Temporary { unreachable: code.to_string().starts_with("421"), reason }
-        }
-        Some(_) if error.is_permanent() => SendError::Permanent { reason },
-        // Connection, TLS and protocol problems, and lettre's own "client"
-        // errors (no STARTTLS, no usable AUTH): the server or its
-        // configuration, not this message. Retried once fixed.
-        _ => SendError::Temporary { reason, unreachable: true },
     }
 }

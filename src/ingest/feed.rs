@@ -41,10 +41,23 @@ fn publication(entry: Entry) -> Result<PublicationInput, String> {
         url: Some(url),
         published_at: Some(published_at.to_rfc3339()),
         summary,
-        authors: entry.authors.into_iter().filter_map(|p| p.name).collect(),
+        authors: entry.authors.into_iter().filter_map(|p| p.name.as_deref().and_then(author_name)).collect(),
         category,
         series: None,
     })
+}
+
+/// The name in an author field. RSS writes `ann@example.org (Ann Lee)`; an
+/// address without a name is left out (it is not ours to publish).
+fn author_name(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let name = match (raw.find('('), raw.rfind(')')) {
+        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
+        _ if raw.contains('@') => return None,
+        _ => raw,
+    };
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 fn plain(text: &Text) -> String {
@@ -80,7 +93,8 @@ mod tests {
         let first = items[0].input.as_ref().unwrap();
         assert_eq!(first.title.as_deref(), Some("Trade & tariffs"));
         assert_eq!(first.url.as_deref(), Some("https://example.org/trade"));
-        assert_eq!(first.summary.as_deref(), Some("Tariffs rise ."));
+        assert_eq!(first.summary.as_deref(), Some("Tariffs rise."));
+        assert_eq!(first.authors, vec!["Ann Lee"]);
         assert_eq!(first.category.as_deref(), Some("Trade"));
         assert_eq!(first.published_at.as_deref(), Some("2026-11-24T09:00:00+00:00"));
         assert_eq!(items[1].input.as_ref().unwrap_err(), "the entry has no date");
@@ -95,6 +109,15 @@ mod tests {
         assert_eq!(entry.category.as_deref(), Some("North Korea"));
         assert_eq!(entry.authors, vec!["Kim Bo"]);
         assert_eq!(entry.published_at.as_deref(), Some("2026-11-25T10:00:00+00:00"));
+    }
+
+    #[test]
+    fn author_fields_yield_names_only() {
+        assert_eq!(author_name("ann@example.org (Ann Lee)").as_deref(), Some("Ann Lee"));
+        assert_eq!(author_name("Ann Lee").as_deref(), Some("Ann Lee"));
+        assert_eq!(author_name("(Ann  Lee)").as_deref(), Some("Ann Lee"));
+        assert_eq!(author_name("ann@example.org"), None);
+        assert_eq!(author_name("  "), None);
     }
 
     #[test]

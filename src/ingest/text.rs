@@ -3,8 +3,9 @@
 /// Feeds often carry whole articles as the summary; a digest wants a teaser.
 const MAX_SUMMARY_FEED_CHARS: usize = 600;
 
-/// Drops tags (and the contents of `script`/`style`), turns block ends into
-/// paragraph breaks, decodes entities and folds whitespace.
+/// Drops tags (and the contents of `script`/`style`), turns block tags into
+/// paragraph breaks (inline tags such as `<b>` add no space: `<b>a</b>,`
+/// stays `a,`), decodes entities and folds whitespace.
 pub fn html_to_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut rest = html;
@@ -22,10 +23,11 @@ pub fn html_to_text(html: &str) -> String {
             rest = rest.to_ascii_lowercase().find(&closing).map_or("", |i| &rest[i..]);
             continue;
         }
-        if matches!(name.as_str(), "p" | "div" | "br" | "li" | "h1" | "h2" | "h3" | "h4" | "blockquote") {
+        if matches!(
+            name.as_str(),
+            "p" | "div" | "br" | "li" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "blockquote" | "tr"
+        ) {
             text.push_str("\n\n");
-        } else {
-            text.push(' ');
         }
     }
     text.push_str(rest);
@@ -63,7 +65,8 @@ mod tests {
     fn unclosed_tags_and_plain_text_are_safe() {
         assert_eq!(html_to_text("plain words"), "plain words");
         assert_eq!(html_to_text("cut <a href="), "cut");
-        assert_eq!(html_to_text("a < b and c > d"), "a d");
+        // A bare `<` in HTML should be `&lt;`; what follows it is taken for a tag.
+        assert_eq!(html_to_text("a &lt; b and c &gt; d"), "a < b and c > d");
     }
 
     #[test]

@@ -16,8 +16,9 @@ use super::client_ip::ClientIp;
 use super::home::signup_form;
 use super::signup_payload::{FormSignup, SignupPayload};
 use crate::clock;
-use crate::domain::{ConfirmationThrottle, ConsentSource, NewSubscriber, SignupInput, Token};
+use crate::domain::{ConsentSource, NewSubscriber, SignupInput, Token};
 use crate::error::ApiError;
+use crate::signup_queue::SignupFailure;
 use crate::state::AppState;
 use crate::store::{Consent, SignupRecord};
 
@@ -77,13 +78,11 @@ async fn store_signup(state: &AppState, subscriber: NewSubscriber, consent: Cons
         confirmation_token: Token::generate(),
         confirmation_expires_at: now + TimeDelta::from_std(signup.confirmation_ttl).unwrap_or(TimeDelta::hours(48)),
     };
-    let throttle =
-        ConfirmationThrottle { resend_interval: signup.resend_interval, max_per_day: signup.max_confirmations_per_day };
-    let outcome = state.store.signup(&record, &throttle).await?;
+    let outcome = state.signups.submit(record).await.map_err(|failure| match failure {
+        SignupFailure::Unavailable => ApiError::Unavailable(failure.into()),
+        SignupFailure::Failed => ApiError::Internal(failure.into()),
+    })?;
     tracing::info!(plan = ?outcome.plan, confirmation_queued = outcome.confirmation_queued, "signup stored");
-    if outcome.confirmation_queued {
-        state.worker_wake.notify_one();
-    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ mod postgres;
 mod publications;
 mod queue;
 mod rows;
+mod signup_batch;
 mod sqlite;
 
 use std::sync::Arc;

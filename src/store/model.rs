@@ -13,10 +13,20 @@ use crate::domain::{
 /// Subscribers: signup, confirmation, unsubscribe, and the admin's view.
 #[async_trait]
 pub trait SubscriberStore {
-    /// Applies a signup in one transaction: decides with
-    /// [`crate::domain::plan_signup`], writes the subscriber, and queues the
-    /// confirmation email when one is due.
-    async fn signup(&self, signup: &SignupRecord, throttle: &ConfirmationThrottle) -> StoreResult<SignupOutcome>;
+    /// Applies signups in one transaction, in order: decides each with
+    /// [`crate::domain::plan_signup`], writes the subscribers, and queues the
+    /// confirmation emails that are due. One outcome per signup.
+    async fn signup_batch(
+        &self,
+        signups: &[SignupRecord],
+        throttle: &ConfirmationThrottle,
+    ) -> StoreResult<Vec<SignupOutcome>>;
+
+    /// One signup: a batch of one.
+    async fn signup(&self, signup: &SignupRecord, throttle: &ConfirmationThrottle) -> StoreResult<SignupOutcome> {
+        let outcomes = self.signup_batch(std::slice::from_ref(signup), throttle).await?;
+        outcomes.into_iter().next().ok_or_else(|| super::StoreError::Corrupt("a batch of one gave no outcome".into()))
+    }
 
     /// What a confirmation link would do, without doing it (for the GET page).
     async fn confirmation_state(&self, token: &TokenHash, now: DateTime<Utc>) -> StoreResult<TokenState>;
@@ -43,7 +53,7 @@ pub trait SubscriberStore {
 }
 
 /// A valid signup with everything needed to store it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SignupRecord {
     pub subscriber: NewSubscriber,
     pub consent: Consent,

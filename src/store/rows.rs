@@ -72,6 +72,8 @@ impl TryFrom<SubscriberRow> for Subscriber {
 /// What a signup needs to know of an address already on file.
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct ExistingSignupRow {
+    /// `lower(email)`: the key signups are matched by.
+    pub email_key: String,
     pub subscriber_id: i64,
     pub status: String,
     pub last_confirmation_at: Option<DateTime<Utc>>,
@@ -80,16 +82,16 @@ pub(super) struct ExistingSignupRow {
 }
 
 impl ExistingSignupRow {
-    pub fn status(&self) -> StoreResult<SubscriptionStatus> {
-        parse_status(&self.status)
-    }
-
-    pub fn throttle(&self) -> ThrottleState {
-        ThrottleState {
-            last_sent_at: self.last_confirmation_at,
-            window_started_at: self.confirmation_window_started_at,
-            sent_in_window: u32::try_from(self.confirmations_in_window).unwrap_or(u32::MAX),
-        }
+    pub fn existing(&self) -> StoreResult<super::signup_batch::Existing> {
+        Ok(super::signup_batch::Existing {
+            subscriber_id: self.subscriber_id,
+            status: parse_status(&self.status)?,
+            throttle: ThrottleState {
+                last_sent_at: self.last_confirmation_at,
+                window_started_at: self.confirmation_window_started_at,
+                sent_in_window: u32::try_from(self.confirmations_in_window).unwrap_or(u32::MAX),
+            },
+        })
     }
 }
 

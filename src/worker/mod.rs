@@ -5,7 +5,7 @@
 //! recorded becomes due again when its lease ends, and any worker sends it.
 //! The only possible duplicates are the messages in flight at that moment.
 
-mod digests;
+mod prepared_emails;
 mod recorder;
 mod retry;
 
@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::TimeDelta;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use lettre::address::Envelope;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,9 +25,9 @@ pub use retry::RetryPolicy;
 
 use crate::clock;
 use crate::config::DeliveryConfig;
-use crate::email::{Composed, Composer, Mailer, SendError};
-use crate::store::{ClaimRequest, ClaimedDelivery, DeliveryOutcome, Store};
-use digests::DigestCache;
+use crate::email::{Composer, Mailer, SendError};
+use crate::store::{ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, Store};
+use prepared_emails::PreparedEmails;
 
 /// How long in-flight sends may take to finish after shutdown is requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -34,7 +36,7 @@ pub struct Worker {
     store: Arc<dyn Store>,
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
-    digests: Arc<DigestCache>,
+    emails: Arc<PreparedEmails>,
     settings: WorkerSettings,
     /// Nudged after a web request queues mail, so it goes out at once.
     wake: Arc<Notify>,
@@ -81,8 +83,8 @@ impl Worker {
         wake: Arc<Notify>,
     ) -> Worker {
         let id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
-        let digests = Arc::new(DigestCache::new(store.clone()));
-        Worker { store, mailer, composer, digests, settings, wake, id }
+        let emails = Arc::new(PreparedEmails::new(store.clone(), composer.clone()));
+        Worker { store, mailer, composer, emails, settings, wake, id }
     }
 
     /// Delivers until `shutdown` is cancelled, then stops claiming, lets the
@@ -155,7 +157,7 @@ impl Worker {
                 let job = SendJob {
                     mailer: self.mailer.clone(),
                     composer: self.composer.clone(),
-                    digests: self.digests.clone(),
+                    emails: self.emails.clone(),
                     retry: self.settings.retry,
                     outcomes: outcome_tx.clone(),
                     smtp_streak: smtp_streak.clone(),
@@ -176,6 +178,7 @@ impl Worker {
         if let Err(error) = recorder.await {
             tracing::error!(error = %error, "the outcome recorder failed");
         }
+        self.mailer.close().await;
         tracing::info!(worker = %self.id, "delivery worker stopped");
     }
 
@@ -199,7 +202,7 @@ impl Worker {
 struct SendJob {
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
-    digests: Arc<DigestCache>,
+    emails: Arc<PreparedEmails>,
     retry: RetryPolicy,
     outcomes: mpsc::Sender<DeliveryOutcome>,
     /// Consecutive sends that could not reach the server; 0 after a success.
@@ -219,29 +222,19 @@ impl SendJob {
 
     async fn deliver(&self, delivery: &ClaimedDelivery) -> DeliveryOutcome {
         let delivery_id = delivery.delivery_id;
-        let digest = match delivery.digest_id {
-            Some(digest_id) => match self.digests.publications(digest_id).await {
-                Ok(publications) => Some(publications),
-                Err(error) => {
-                    tracing::warn!(delivery_id, error = %error, "cannot load the digest");
-                    return self.retry_or_fail(delivery, format!("cannot load the digest: {error}"));
-                }
-            },
-            None => None,
-        };
-        let message = match self.composer.compose(delivery, digest.as_deref()) {
-            Ok(Composed::Message(message)) => *message,
-            Ok(Composed::NothingForReader) => {
+        let (envelope, message) = match self.compose(delivery).await {
+            Ok(Some(composed)) => composed,
+            Ok(None) => {
                 let reason = "none of the digest matches the reader's topics any more".to_owned();
                 return DeliveryOutcome::Cancelled { delivery_id, reason };
             }
-            // A template problem: retried, so the mail goes out once fixed.
+            // A template or database problem: retried, so the mail goes out once fixed.
             Err(error) => {
-                tracing::error!(delivery_id, error = %error, "cannot compose email");
+                tracing::error!(delivery_id, error = %error, error.cause_chain = ?error, "cannot compose email");
                 return self.retry_or_fail(delivery, format!("cannot compose email: {error}"));
             }
         };
-        match self.mailer.send(message).await {
+        match self.mailer.send(&envelope, &message).await {
             Ok(()) => {
                 self.smtp_streak.store(0, Ordering::Relaxed);
                 tracing::debug!(delivery_id, kind = delivery.kind.as_str(), "sent");
@@ -257,6 +250,23 @@ impl SendJob {
                 }
                 tracing::info!(delivery_id, attempt = delivery.attempts, reason = %reason, "temporary failure");
                 self.retry_or_fail(delivery, reason)
+            }
+        }
+    }
+
+    /// The envelope and message for a delivery; `None` when a digest has
+    /// nothing for this reader.
+    async fn compose(&self, delivery: &ClaimedDelivery) -> anyhow::Result<Option<(Envelope, Vec<u8>)>> {
+        match (delivery.kind, delivery.digest_id) {
+            (DeliveryKind::Digest, Some(digest_id)) => {
+                let Some(prepared) = self.emails.digest(digest_id, &delivery.topics).await? else { return Ok(None) };
+                let token = self.composer.unsubscribe_token(&delivery.unsubscribe_salt);
+                Ok(Some(prepared.for_reader(&delivery.email, &token)))
+            }
+            (DeliveryKind::Digest, None) => anyhow::bail!("a digest delivery without a digest"),
+            (DeliveryKind::Confirmation, _) => {
+                let token = delivery.confirmation_token.as_ref().context("a confirmation without its token")?;
+                Ok(Some(self.emails.confirmation()?.for_reader(&delivery.email, token)))
             }
         }
     }

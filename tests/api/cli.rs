@@ -165,17 +165,19 @@ fn serve_with_no_configuration_runs_on_sqlite_and_writes_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bind = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulletin"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("BIND_ADDR", &bind)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_bulletin"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("BIND_ADDR", &bind)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Wait for the log line that says it listens.
-    let mut log = BufReader::new(child.stderr.take().unwrap());
+    let mut log = BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
     while !line.contains("bulletin is serving") {
         line.clear();
@@ -201,10 +203,20 @@ fn serve_with_no_configuration_runs_on_sqlite_and_writes_the_outbox() {
         crate::smtp::ReceivedEmail { mail_from: String::new(), recipients: vec![], raw: std::fs::read(eml).unwrap() };
     assert!(email.confirmation_link().starts_with(&format!("http://{bind}/subscriptions/confirm?token=")));
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
+}
+
+/// Kills the process if the test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn wait_for_file(dir: &Path) -> std::path::PathBuf {

@@ -92,6 +92,8 @@ async fn the_whole_path_from_publications_to_a_delivered_digest(backend: Backend
 
     let email = &digest_for(&app, "all@example.org")[0];
     assert_eq!(email.parsed().ctype.mimetype, "multipart/alternative");
+    assert_eq!(email.header("To").as_deref(), Some("all@example.org"));
+    assert!(email.header("Message-ID").unwrap().ends_with("@example.org>"));
     let unsubscribe = email.header("List-Unsubscribe").unwrap();
     assert!(unsubscribe.starts_with(&format!("<{}/unsubscribe?token=", app.address)), "{unsubscribe}");
     assert_eq!(email.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));

@@ -3,6 +3,7 @@
 
 mod publications;
 mod queue;
+mod signups;
 mod subscribers;
 
 use std::time::Duration;

@@ -8,6 +8,7 @@
 
 mod publications;
 mod queue;
+mod signups;
 mod subscribers;
 
 use std::str::FromStr;

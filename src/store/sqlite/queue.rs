@@ -209,3 +209,8 @@ pub(super) async fn finish_digests(
     .await?;
     Ok(finished)
 }
+
+/// Strings as a JSON array, for `IN (SELECT value FROM json_each(..))`.
+pub(super) fn json_strings(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}

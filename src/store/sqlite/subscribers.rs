@@ -5,113 +5,24 @@ use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
 use super::SqliteStore;
-use crate::domain::{ConfirmationThrottle, SignupPlan, SubscriptionStatus, ThrottleState, Token, plan_signup};
+use crate::domain::{ConfirmationThrottle, SubscriptionStatus, ThrottleState, Token};
 use crate::store::StoreResult;
 use crate::store::model::{
     ConfirmationRecord, ImportCounts, ImportedSubscriber, Page, PageRequest, SignupOutcome, SignupRecord, Subscriber,
     SubscriberFilter, SubscriberStore, TokenState, suppression_hash,
 };
-use crate::store::rows::{ExistingSignupRow, SubscriberRow, TokenRow, subscriber_columns};
+use crate::store::rows::{SubscriberRow, TokenRow, subscriber_columns};
 
 type Tx = Transaction<'static, Sqlite>;
 
 #[async_trait]
 impl SubscriberStore for SqliteStore {
-    async fn signup(&self, signup: &SignupRecord, throttle: &ConfirmationThrottle) -> StoreResult<SignupOutcome> {
-        let mut tx = self.begin_write().await?;
-        let existing: Option<ExistingSignupRow> = sqlx::query_as(
-            "SELECT subscriber_id, status, last_confirmation_at, confirmation_window_started_at, \
-             confirmations_in_window FROM subscribers WHERE lower(email) = lower($1)",
-        )
-        .bind(signup.subscriber.email.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let state = match &existing {
-            Some(row) => Some((row.status()?, row.throttle())),
-            None => None,
-        };
-        let plan = plan_signup(state.as_ref().map(|(status, throttle)| (*status, throttle)), throttle, signup.now);
-        let throttle_state = state.map(|(_, t)| t).unwrap_or_default();
-        let new = &signup.subscriber;
-        let name = new.name.as_ref().map(|n| n.as_str());
-
-        let confirmation_for = match (plan, existing) {
-            (SignupPlan::Create, _) => {
-                let subscriber_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO subscribers (email, name, status, topics, unsubscribe_salt, unsubscribe_token_hash, \
-                     consent_at, consent_source, consent_ip, consent_user_agent, consent_page, created_at, updated_at, \
-                     topic_keys) VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $6, $6, $11) \
-                     RETURNING subscriber_id",
-                )
-                .bind(new.email.as_str())
-                .bind(name)
-                .bind(new.topics.to_json())
-                .bind(&signup.unsubscribe_key.salt[..])
-                .bind(signup.unsubscribe_key.token_hash.as_bytes())
-                .bind(signup.now)
-                .bind(signup.consent.source.as_str())
-                .bind(signup.consent.ip.as_deref())
-                .bind(signup.consent.user_agent.as_deref())
-                .bind(signup.consent.page.as_deref())
-                .bind(new.topics.keys_json())
-                .fetch_one(&mut *tx)
-                .await?;
-                Some(subscriber_id)
-            }
-            (SignupPlan::RefreshPending { send_confirmation }, Some(row)) => {
-                sqlx::query(
-                    "UPDATE subscribers SET name = $1, topics = $2, topic_keys = $5, updated_at = $3 \
-                     WHERE subscriber_id = $4",
-                )
-                .bind(name)
-                .bind(new.topics.to_json())
-                .bind(signup.now)
-                .bind(row.subscriber_id)
-                .bind(new.topics.keys_json())
-                .execute(&mut *tx)
-                .await?;
-                send_confirmation.then_some(row.subscriber_id)
-            }
-            (SignupPlan::Restart { send_confirmation }, Some(row)) => {
-                sqlx::query(
-                    "UPDATE subscribers SET status = 'pending', name = $1, topics = $2, unsubscribe_salt = $3, \
-                     unsubscribe_token_hash = $4, consent_at = $5, consent_source = $6, consent_ip = $7, \
-                     consent_user_agent = $8, consent_page = $9, confirmed_at = NULL, confirmed_via = NULL, \
-                     confirmed_ip = NULL, confirmed_user_agent = NULL, unsubscribed_at = NULL, updated_at = $5, \
-                     topic_keys = $11 WHERE subscriber_id = $10",
-                )
-                .bind(name)
-                .bind(new.topics.to_json())
-                .bind(&signup.unsubscribe_key.salt[..])
-                .bind(signup.unsubscribe_key.token_hash.as_bytes())
-                .bind(signup.now)
-                .bind(signup.consent.source.as_str())
-                .bind(signup.consent.ip.as_deref())
-                .bind(signup.consent.user_agent.as_deref())
-                .bind(signup.consent.page.as_deref())
-                .bind(row.subscriber_id)
-                .bind(new.topics.keys_json())
-                .execute(&mut *tx)
-                .await?;
-                send_confirmation.then_some(row.subscriber_id)
-            }
-            _ => None,
-        };
-
-        if let Some(subscriber_id) = confirmation_for {
-            let sent = throttle.record_sent(&throttle_state, signup.now);
-            queue_confirmation(
-                &mut tx,
-                subscriber_id,
-                &sent,
-                &signup.confirmation_token,
-                signup.confirmation_expires_at,
-                signup.now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(SignupOutcome { plan, confirmation_queued: confirmation_for.is_some() })
+    async fn signup_batch(
+        &self,
+        signups: &[SignupRecord],
+        throttle: &ConfirmationThrottle,
+    ) -> StoreResult<Vec<SignupOutcome>> {
+        self.apply_signups(signups, throttle).await
     }
 
     async fn confirmation_state(
