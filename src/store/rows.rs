@@ -217,10 +217,10 @@ impl From<PublicationRow> for Publication {
 macro_rules! digest_view_select {
     () => {
         "SELECT d.digest_id, d.status, d.publication_count, d.recipient_count, d.created_at, d.finished_at, \
-         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'sent') AS sent, \
-         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'failed') AS failed, \
-         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status = 'cancelled') AS cancelled, \
-         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.status IN ('queued', 'sending')) \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.digest_id IS NOT NULL AND x.status = 'sent') AS sent, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.digest_id IS NOT NULL AND x.status = 'failed') AS failed, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.digest_id IS NOT NULL AND x.status = 'cancelled') AS cancelled, \
+         (SELECT count(*) FROM deliveries x WHERE x.digest_id = d.digest_id AND x.digest_id IS NOT NULL AND x.status IN ('queued', 'sending')) \
          AS pending FROM digests d "
     };
 }

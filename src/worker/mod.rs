@@ -5,6 +5,7 @@
 //! recorded becomes due again when its lease ends, and any worker sends it.
 //! The only possible duplicates are the messages in flight at that moment.
 
+mod claimer;
 mod prepared_emails;
 mod recorder;
 mod retry;
@@ -26,7 +27,8 @@ pub use retry::RetryPolicy;
 use crate::clock;
 use crate::config::DeliveryConfig;
 use crate::email::{Composer, Mailer, SendError};
-use crate::store::{ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, Store};
+use crate::store::{ClaimedDelivery, DeliveryKind, DeliveryOutcome, Store};
+use claimer::{Claimed, Claimer};
 use prepared_emails::PreparedEmails;
 
 /// How long in-flight sends may take to finish after shutdown is requested.
@@ -97,73 +99,64 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let pacer = self.settings.rate_per_sec.and_then(pacer);
         let mut sends = JoinSet::new();
-        let mut pause = Pause::default();
         let smtp_streak = Arc::new(AtomicI64::new(0));
+        // Claims run ahead of the sends by up to one batch, so the SMTP
+        // connections never wait for a database round trip.
+        let (claimed_tx, mut claimed_rx) = mpsc::channel(usize::try_from(self.settings.batch_size()).unwrap_or(64));
+        let claimer = Claimer {
+            store: self.store.clone(),
+            worker_id: self.id.clone(),
+            settings: self.settings.clone(),
+            wake: self.wake.clone(),
+            smtp_streak: smtp_streak.clone(),
+        };
+        let claimer = tokio::spawn(claimer.run(claimed_tx, shutdown.clone()));
 
-        'claiming: while !shutdown.is_cancelled() {
+        let mut unsent = Vec::new();
+        loop {
             while sends.try_join_next().is_some() {}
-            pause.observe_smtp(smtp_streak.load(Ordering::Relaxed), &self.settings.retry);
-            if let Some(wait) = pause.remaining() {
-                self.idle(wait, &shutdown).await;
-                continue;
-            }
-
-            let now = clock::now();
-            let lease_until = now + TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(60));
-            let request = ClaimRequest {
-                worker: &self.id,
-                limit: self.settings.batch_size(),
-                now,
-                lease_until,
-                rate_per_sec: self.settings.rate_per_sec,
+            let Claimed { delivery, lease_until } = tokio::select! {
+                claimed = claimed_rx.recv() => match claimed {
+                    Some(claimed) => claimed,
+                    None => break,
+                },
+                () = shutdown.cancelled() => break,
             };
-            let claim = match self.store.claim_deliveries(&request).await {
-                Ok(claim) => {
-                    pause.database_ok();
-                    claim
-                }
-                Err(error) => {
-                    let wait = pause.database_failed();
-                    tracing::warn!(error = %error, retry_in = ?wait, "cannot claim deliveries");
-                    self.idle(wait, &shutdown).await;
-                    continue;
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                () = shutdown.cancelled() => {
+                    unsent.push(delivery.delivery_id);
+                    break;
                 }
             };
-            if claim.deliveries.is_empty() {
-                let wait = claim.rate_limited_for.unwrap_or(self.settings.poll_interval);
-                self.idle(wait, &shutdown).await;
+            if let Some(pacer) = &pacer {
+                pacer.until_ready().await;
+            }
+            // A lease about to run out would let another worker send it too.
+            let send_deadline = lease_until - TimeDelta::from_std(self.settings.send_timeout).unwrap_or_default();
+            if clock::now() >= send_deadline {
+                self.release(&[delivery.delivery_id]).await;
                 continue;
             }
-
-            let mut claimed = claim.deliveries.into_iter();
-            while let Some(delivery) = claimed.next() {
-                let permit = tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                    () = shutdown.cancelled() => {
-                        let unsent: Vec<i64> = std::iter::once(delivery.delivery_id).chain(claimed.map(|d| d.delivery_id)).collect();
-                        self.release(&unsent).await;
-                        break 'claiming;
-                    }
-                };
-                if let Some(pacer) = &pacer {
-                    pacer.until_ready().await;
-                }
-                // A lease about to run out would let another worker send it too.
-                let send_deadline = lease_until - TimeDelta::from_std(self.settings.send_timeout).unwrap_or_default();
-                if clock::now() >= send_deadline {
-                    self.release(&[delivery.delivery_id]).await;
-                    continue;
-                }
-                let job = SendJob {
-                    mailer: self.mailer.clone(),
-                    composer: self.composer.clone(),
-                    emails: self.emails.clone(),
-                    retry: self.settings.retry,
-                    outcomes: outcome_tx.clone(),
-                    smtp_streak: smtp_streak.clone(),
-                };
-                sends.spawn(job.run(delivery, permit));
-            }
+            let job = SendJob {
+                mailer: self.mailer.clone(),
+                composer: self.composer.clone(),
+                emails: self.emails.clone(),
+                retry: self.settings.retry,
+                outcomes: outcome_tx.clone(),
+                smtp_streak: smtp_streak.clone(),
+            };
+            sends.spawn(job.run(delivery, permit));
+        }
+        // Whatever was claimed but not started goes back, due at once.
+        if let Err(error) = claimer.await {
+            tracing::error!(error = %error, "the claimer failed");
+        }
+        while let Some(Claimed { delivery, .. }) = claimed_rx.recv().await {
+            unsent.push(delivery.delivery_id);
+        }
+        if !unsent.is_empty() {
+            self.release(&unsent).await;
         }
 
         tracing::info!(worker = %self.id, in_flight = sends.len(), "delivery worker stopping");
@@ -180,15 +173,6 @@ impl Worker {
         }
         self.mailer.close().await;
         tracing::info!(worker = %self.id, "delivery worker stopped");
-    }
-
-    /// Waits for `wait`, a wake-up from the web side, or shutdown.
-    async fn idle(&self, wait: Duration, shutdown: &CancellationToken) {
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = self.wake.notified() => {}
-            () = shutdown.cancelled() => {}
-        }
     }
 
     async fn release(&self, delivery_ids: &[i64]) {
@@ -281,60 +265,6 @@ impl SendJob {
                 DeliveryOutcome::Failed { delivery_id, error }
             }
         }
-    }
-}
-
-/// Backing off from an SMTP server that cannot be reached, or a database
-/// that cannot be queried, instead of failing every queued message in turn.
-#[derive(Debug, Default)]
-struct Pause {
-    /// The SMTP failure streak already acted on.
-    smtp_streak_seen: i64,
-    /// Pauses in a row, each twice as long as the one before.
-    smtp_pauses: i64,
-    until: Option<tokio::time::Instant>,
-    database_failures: u32,
-}
-
-impl Pause {
-    /// Pauses longer with each new failure in a row; a success resets it.
-    fn observe_smtp(&mut self, streak: i64, retry: &RetryPolicy) {
-        if streak == 0 {
-            if self.smtp_pauses > 0 {
-                tracing::info!("the SMTP server answers again; deliveries resumed");
-            }
-            self.smtp_pauses = 0;
-        } else if streak > self.smtp_streak_seen {
-            self.smtp_pauses += 1;
-            let wait = retry.delay(self.smtp_pauses);
-            if self.smtp_pauses == 1 {
-                tracing::warn!(pause = ?wait, "the SMTP server cannot be reached; pausing deliveries");
-            }
-            self.until = Some(tokio::time::Instant::now() + wait);
-        }
-        self.smtp_streak_seen = streak;
-    }
-
-    fn remaining(&mut self) -> Option<Duration> {
-        let until = self.until?;
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            self.until = None;
-            None
-        } else {
-            Some(left)
-        }
-    }
-
-    fn database_failed(&mut self) -> Duration {
-        self.database_failures = self.database_failures.saturating_add(1);
-        Duration::from_millis(250)
-            .saturating_mul(2u32.saturating_pow(self.database_failures.min(7)))
-            .min(Duration::from_secs(30))
-    }
-
-    fn database_ok(&mut self) {
-        self.database_failures = 0;
     }
 }
 

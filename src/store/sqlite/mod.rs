@@ -30,7 +30,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    checkpoints: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl SqliteStore {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
@@ -41,10 +45,19 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory");
+        let writer_options = options
+            .clone()
+            // 16 MiB of page cache for the writer (the default is 2 MiB):
+            // index pages stay in memory instead of being read back from the
+            // OS on every write.
+            .pragma("cache_size", "-16384")
+            // Checkpoints run beside the writer (`checkpoint_regularly`), not
+            // inside whichever commit happens to fill the WAL.
+            .pragma("wal_autocheckpoint", "0");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await?;
         // An in-memory database exists once per connection: share the writer.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -54,15 +67,44 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options.read_only(true))
+                .connect_with(options.clone().read_only(true))
                 .await?
         };
-        Ok(SqliteStore { writer, reader })
+        let checkpoints = (!in_memory).then(|| tokio::spawn(checkpoint_regularly(options)));
+        Ok(SqliteStore { writer, reader, checkpoints })
     }
 
     /// A write transaction that holds the write lock from its first statement.
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Copies the WAL into the database file every second, on a connection of
+/// its own. A PASSIVE checkpoint never waits for (or blocks) the writer, so
+/// no signup pays for one; it skips what readers still need, and the next
+/// one picks that up.
+async fn checkpoint_regularly(options: SqliteConnectOptions) {
+    use sqlx::Connection;
+    let mut connection = None;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if connection.is_none() {
+            connection = sqlx::SqliteConnection::connect_with(&options).await.ok();
+        }
+        let Some(conn) = connection.as_mut() else { continue };
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await {
+            tracing::warn!(error = %error, "WAL checkpoint failed; trying again");
+            connection = None;
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(checkpoints) = self.checkpoints.take() {
+            checkpoints.abort();
+        }
     }
 }
 
@@ -102,6 +144,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.abort();
+        }
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -201,7 +201,8 @@ pub(super) async fn finish_digests(
 ) -> StoreResult<Vec<i64>> {
     let finished = sqlx::query_scalar(
         "UPDATE digests SET status = 'sent', finished_at = $1 WHERE status = 'sending' AND NOT EXISTS \
-         (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.digest_id AND d.status IN ('queued', 'sending')) \
+         (SELECT 1 FROM deliveries d WHERE d.digest_id = digests.digest_id AND d.digest_id IS NOT NULL \
+         AND d.status IN ('queued', 'sending')) \
          RETURNING digest_id",
     )
     .bind(now)
