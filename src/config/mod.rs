@@ -81,6 +81,8 @@ pub struct SmtpConfig {
 pub struct DeliveryConfig {
     /// Messages per second across every worker sharing the database.
     pub send_rate_per_sec: Option<f64>,
+    /// Confirmation emails per hour across every worker; the rest wait.
+    pub confirmations_per_hour: Option<u32>,
     /// How long a claimed delivery stays reserved for the worker that claimed it.
     pub lease: Duration,
     /// Upper bound for handing one message over (`SMTP_TIMEOUT`).
@@ -209,6 +211,11 @@ impl Config {
                     Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(Some(rate)),
                     _ => Err("expected a positive number of messages per second".into()),
                 }
+            })?,
+            confirmations_per_hour: env.parse_or("CONFIRMATIONS_PER_HOUR", "1000", |v| match v.parse::<u32>() {
+                Ok(0) => Ok(None),
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err("expected a whole number of emails per hour, or 0 for no limit".into()),
             })?,
             lease: env.parse_or("DELIVERY_LEASE", "60s", parse_duration)?,
             send_timeout,

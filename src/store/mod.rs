@@ -33,7 +33,9 @@ pub use publications::{
     Audience, DigestCreated, DigestStore, DigestView, DigestWindow, Publication, PublicationStore, Reader,
     UpsertOutcome, Upserted,
 };
-pub use queue::{Claim, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, RateBucket};
+pub use queue::{
+    Claim, ClaimPlan, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,
+};
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseConfig;

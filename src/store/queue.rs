@@ -42,6 +42,9 @@ pub struct ClaimRequest<'a> {
     pub lease_until: DateTime<Utc>,
     /// Messages per second shared by all workers (`SEND_RATE_PER_SEC`).
     pub rate_per_sec: Option<f64>,
+    /// Confirmation emails per hour shared by all workers
+    /// (`CONFIRMATIONS_PER_HOUR`); beyond it they wait in the queue.
+    pub confirmations_per_hour: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -129,9 +132,31 @@ impl DeliveryOutcome {
     }
 }
 
-/// The shared token bucket behind `SEND_RATE_PER_SEC`: how many sends the
-/// bucket allows now, and what is left after `taken`. Pure, used by both
-/// backends inside their claim transaction.
+/// A limit shared by every worker through a row of `rate_buckets`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// The row's name.
+    pub bucket: &'static str,
+    pub per_sec: f64,
+    /// Most tokens the bucket holds: the burst allowed after a quiet spell.
+    pub capacity: f64,
+}
+
+impl Limit {
+    /// `SEND_RATE_PER_SEC`: at most one second of sends at once.
+    pub fn sends(per_sec: f64) -> Limit {
+        Limit { bucket: "send", per_sec, capacity: per_sec.max(1.0) }
+    }
+
+    /// `CONFIRMATIONS_PER_HOUR`: a bucket of that many, refilled over the hour.
+    pub fn confirmations(per_hour: u32) -> Limit {
+        let per_hour = f64::from(per_hour.max(1));
+        Limit { bucket: "confirmations", per_sec: per_hour / 3600.0, capacity: per_hour }
+    }
+}
+
+/// A token bucket as stored. Pure; both backends refill and spend it inside
+/// their claim transaction, with the row locked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateBucket {
     pub tokens: f64,
@@ -139,20 +164,41 @@ pub struct RateBucket {
 }
 
 impl RateBucket {
-    /// The bucket refilled up to `now`; it holds at most one second of sends.
-    pub fn refill(self, rate_per_sec: f64, now: DateTime<Utc>) -> RateBucket {
+    /// The bucket refilled up to `now`.
+    pub fn refill(self, limit: &Limit, now: DateTime<Utc>) -> RateBucket {
         let elapsed = (now - self.refilled_at).to_std().unwrap_or(Duration::ZERO).as_secs_f64();
-        let capacity = rate_per_sec.max(1.0);
-        RateBucket { tokens: (self.tokens + elapsed * rate_per_sec).min(capacity), refilled_at: now }
+        RateBucket { tokens: (self.tokens + elapsed * limit.per_sec).min(limit.capacity), refilled_at: now }
     }
 
     pub fn whole_tokens(self) -> u32 {
         self.tokens.max(0.0).floor().min(f64::from(u32::MAX)) as u32
     }
 
+    pub fn spend(self, taken: usize) -> RateBucket {
+        RateBucket { tokens: self.tokens - taken as f64, ..self }
+    }
+
     /// How long until one whole token is available.
-    pub fn wait_for_one(self, rate_per_sec: f64) -> Duration {
-        Duration::from_secs_f64(((1.0 - self.tokens) / rate_per_sec).max(0.001))
+    pub fn wait_for_one(self, limit: &Limit) -> Duration {
+        Duration::from_secs_f64(((1.0 - self.tokens) / limit.per_sec).max(0.001))
+    }
+}
+
+/// How many rows of each priority one claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimPlan {
+    /// Priority 0: confirmations (and other transactional mail).
+    pub transactional: u32,
+    /// Every priority, in all (transactional ones first).
+    pub total: u32,
+}
+
+impl ClaimPlan {
+    /// What the request's limit and the buckets (already refilled) allow.
+    pub fn new(limit: u32, sends: Option<RateBucket>, confirmations: Option<RateBucket>) -> ClaimPlan {
+        let total = sends.map_or(limit, |b| limit.min(b.whole_tokens()));
+        let transactional = confirmations.map_or(total, |b| total.min(b.whole_tokens()));
+        ClaimPlan { transactional, total }
     }
 }
 
@@ -162,14 +208,37 @@ mod tests {
 
     use super::*;
 
+    fn start() -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000)
+    }
+
     #[test]
-    fn the_rate_bucket_refills_with_time_up_to_one_second_of_sends() {
-        let start = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000);
-        let empty = RateBucket { tokens: 0.0, refilled_at: start };
-        assert_eq!(empty.refill(10.0, start + TimeDelta::milliseconds(350)).whole_tokens(), 3);
-        assert_eq!(empty.refill(10.0, start + TimeDelta::hours(1)).whole_tokens(), 10);
-        assert_eq!(empty.refill(0.5, start + TimeDelta::hours(1)).whole_tokens(), 1);
-        let wait = empty.refill(4.0, start).wait_for_one(4.0);
-        assert_eq!(wait, Duration::from_millis(250));
+    fn the_send_bucket_refills_with_time_up_to_one_second_of_sends() {
+        let empty = RateBucket { tokens: 0.0, refilled_at: start() };
+        let ten = Limit::sends(10.0);
+        assert_eq!(empty.refill(&ten, start() + TimeDelta::milliseconds(350)).whole_tokens(), 3);
+        assert_eq!(empty.refill(&ten, start() + TimeDelta::hours(1)).whole_tokens(), 10);
+        assert_eq!(empty.refill(&Limit::sends(0.5), start() + TimeDelta::hours(1)).whole_tokens(), 1);
+        let four = Limit::sends(4.0);
+        assert_eq!(empty.refill(&four, start()).wait_for_one(&four), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn the_confirmation_bucket_holds_an_hour_and_refills_over_it() {
+        let limit = Limit::confirmations(60);
+        let empty = RateBucket { tokens: 0.0, refilled_at: start() };
+        assert_eq!(empty.refill(&limit, start() + TimeDelta::minutes(10)).whole_tokens(), 10);
+        assert_eq!(empty.refill(&limit, start() + TimeDelta::days(2)).whole_tokens(), 60);
+        let full = RateBucket { tokens: 0.0, refilled_at: DateTime::<Utc>::UNIX_EPOCH }.refill(&limit, start());
+        assert_eq!(full.spend(58).whole_tokens(), 2);
+    }
+
+    #[test]
+    fn a_claim_takes_transactional_mail_up_to_its_bucket_and_bulk_mail_up_to_the_rest() {
+        let bucket = |tokens| Some(RateBucket { tokens, refilled_at: start() });
+        assert_eq!(ClaimPlan::new(64, None, None), ClaimPlan { transactional: 64, total: 64 });
+        assert_eq!(ClaimPlan::new(64, bucket(10.0), None), ClaimPlan { transactional: 10, total: 10 });
+        assert_eq!(ClaimPlan::new(64, None, bucket(3.5)), ClaimPlan { transactional: 3, total: 64 });
+        assert_eq!(ClaimPlan::new(64, bucket(2.0), bucket(5.0)), ClaimPlan { transactional: 2, total: 2 });
     }
 }

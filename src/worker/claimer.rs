@@ -48,6 +48,7 @@ impl Claimer {
                 now,
                 lease_until,
                 rate_per_sec: self.settings.rate_per_sec,
+                confirmations_per_hour: self.settings.confirmations_per_hour,
             };
             let claim = match self.store.claim_deliveries(&request).await {
                 Ok(claim) => {

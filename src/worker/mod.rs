@@ -52,6 +52,7 @@ pub struct WorkerSettings {
     pub poll_interval: Duration,
     pub send_timeout: Duration,
     pub rate_per_sec: Option<f64>,
+    pub confirmations_per_hour: Option<u32>,
     pub retry: RetryPolicy,
 }
 
@@ -63,6 +64,7 @@ impl WorkerSettings {
             poll_interval: delivery.poll_interval,
             send_timeout: delivery.send_timeout,
             rate_per_sec: delivery.send_rate_per_sec,
+            confirmations_per_hour: delivery.confirmations_per_hour,
             retry: RetryPolicy::from_config(delivery),
         }
     }

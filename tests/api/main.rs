@@ -7,6 +7,7 @@ mod feeds;
 mod helpers;
 mod smtp;
 
+mod abuse;
 mod admin_subscribers;
 mod cli;
 mod delivery;

@@ -1,46 +1,42 @@
 //! The delivery queue on Postgres. Concurrent workers claim disjoint rows
 //! with `FOR UPDATE SKIP LOCKED`; the shared rate bucket is a locked row.
 
+use std::ops::RangeInclusive;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PostgresStore;
 use crate::store::StoreResult;
-use crate::store::queue::{Claim, ClaimRequest, DeliveryOutcome, DeliveryQueue, RateBucket};
+use crate::store::queue::{
+    Claim, ClaimPlan, ClaimRequest, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,
+};
 use crate::store::rows::ClaimRow;
 
 #[async_trait]
 impl DeliveryQueue for PostgresStore {
     async fn claim_deliveries(&self, request: &ClaimRequest<'_>) -> StoreResult<Claim> {
         let mut tx = self.pool.begin().await?;
-        let mut limit = request.limit;
-        let mut bucket = None;
-        if let Some(rate) = request.rate_per_sec {
-            let (tokens, refilled_at): (f64, DateTime<Utc>) =
-                sqlx::query_as("SELECT tokens, refilled_at FROM send_rate WHERE bucket_id = 1 FOR UPDATE")
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let refilled = RateBucket { tokens, refilled_at }.refill(rate, request.now);
-            limit = limit.min(refilled.whole_tokens());
-            if limit == 0 {
-                return Ok(Claim { deliveries: Vec::new(), rate_limited_for: Some(refilled.wait_for_one(rate)) });
-            }
-            bucket = Some(refilled);
+        let sends = match request.rate_per_sec {
+            Some(rate) => Some(load_bucket(&mut tx, Limit::sends(rate), request.now).await?),
+            None => None,
+        };
+        let confirmations = match request.confirmations_per_hour {
+            Some(per_hour) => Some(load_bucket(&mut tx, Limit::confirmations(per_hour), request.now).await?),
+            None => None,
+        };
+        let plan = ClaimPlan::new(request.limit, sends.map(|(_, b)| b), confirmations.map(|(_, b)| b));
+        if let (0, Some((limit, bucket))) = (plan.total, sends) {
+            return Ok(Claim { deliveries: Vec::new(), rate_limited_for: Some(bucket.wait_for_one(&limit)) });
         }
-
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, available_at = $1, leased_by = $2, \
-             updated_at = $3 WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
-             WHERE status IN ('queued', 'sending') AND available_at <= $3 ORDER BY priority, available_at, delivery_id LIMIT $4 \
-             FOR UPDATE SKIP LOCKED) \
-             RETURNING delivery_id",
-        )
-        .bind(request.lease_until)
-        .bind(request.worker)
-        .bind(request.now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let ids = if plan.transactional == plan.total {
+            claim_ids(&mut tx, request, 0..=1, plan.total).await?
+        } else {
+            let mut ids = claim_ids(&mut tx, request, 0..=0, plan.transactional).await?;
+            let rest = plan.total - u32::try_from(ids.len()).unwrap_or(plan.total);
+            ids.extend(claim_ids(&mut tx, request, 1..=1, rest).await?);
+            ids
+        };
         if ids.is_empty() {
             // An idle queue is also when digests get their final status if
             // the outcome writers raced past each other.
@@ -79,12 +75,12 @@ impl DeliveryQueue for PostgresStore {
             .await?;
             finish_digests(&mut tx, request.now).await?;
         }
-        if let (Some(rate_bucket), Ok(taken)) = (bucket, u32::try_from(deliveries.len())) {
-            sqlx::query("UPDATE send_rate SET tokens = $1, refilled_at = $2 WHERE bucket_id = 1")
-                .bind(rate_bucket.tokens - f64::from(taken))
-                .bind(rate_bucket.refilled_at)
-                .execute(&mut *tx)
-                .await?;
+        if let Some((limit, bucket)) = sends {
+            save_bucket(&mut tx, &limit, bucket.spend(deliveries.len())).await?;
+        }
+        if let Some((limit, bucket)) = confirmations {
+            let taken = deliveries.iter().filter(|d| d.kind == DeliveryKind::Confirmation).count();
+            save_bucket(&mut tx, &limit, bucket.spend(taken)).await?;
         }
         tx.commit().await?;
         Ok(Claim { deliveries, rate_limited_for: None })
@@ -184,6 +180,56 @@ impl DeliveryQueue for PostgresStore {
         .fetch_optional(&self.pool)
         .await?)
     }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Leases up to `limit` due rows with a priority in `priorities`
+/// (0 = transactional, 1 = digests), most urgent first; rows other
+/// workers hold are skipped, not waited for.
+async fn claim_ids(
+    tx: &mut Tx,
+    request: &ClaimRequest<'_>,
+    priorities: RangeInclusive<i64>,
+    limit: u32,
+) -> StoreResult<Vec<i64>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, available_at = $1, leased_by = $2, \
+         updated_at = $3 WHERE delivery_id IN (SELECT delivery_id FROM deliveries \
+         WHERE status IN ('queued', 'sending') AND available_at <= $3 AND priority BETWEEN $5 AND $6 \
+         ORDER BY priority, available_at, delivery_id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING delivery_id",
+    )
+    .bind(request.lease_until)
+    .bind(request.worker)
+    .bind(request.now)
+    .bind(i64::from(limit))
+    .bind(*priorities.start())
+    .bind(*priorities.end())
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// A shared bucket, locked for this transaction and refilled up to `now`.
+async fn load_bucket(tx: &mut Tx, limit: Limit, now: DateTime<Utc>) -> StoreResult<(Limit, RateBucket)> {
+    let (tokens, refilled_at): (f64, DateTime<Utc>) =
+        sqlx::query_as("SELECT tokens, refilled_at FROM rate_buckets WHERE name = $1 FOR UPDATE")
+            .bind(limit.bucket)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok((limit, RateBucket { tokens, refilled_at }.refill(&limit, now)))
+}
+
+async fn save_bucket(tx: &mut Tx, limit: &Limit, bucket: RateBucket) -> StoreResult<()> {
+    sqlx::query("UPDATE rate_buckets SET tokens = $1, refilled_at = $2 WHERE name = $3")
+        .bind(bucket.tokens)
+        .bind(bucket.refilled_at)
+        .bind(limit.bucket)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Marks digests with nothing left to send as sent. Each check is one probe

@@ -35,6 +35,8 @@ pub struct SqliteStore {
 
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// A WAL this long (about 64 MiB) is emptied even if that waits for readers.
+const WAL_TRUNCATE_FRAMES: i64 = 16_384;
 
 impl SqliteStore {
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
@@ -83,7 +85,9 @@ impl SqliteStore {
 /// Copies the WAL into the database file every second, on a connection of
 /// its own. A PASSIVE checkpoint never waits for (or blocks) the writer, so
 /// no signup pays for one; it skips what readers still need, and the next
-/// one picks that up.
+/// one picks that up. Readers that never let go (a dashboard polling a large
+/// digest's counts) could keep the WAL from ever being reset; past
+/// `WAL_TRUNCATE_FRAMES` a TRUNCATE checkpoint waits for them and empties it.
 async fn checkpoint_regularly(options: SqliteConnectOptions) {
     use sqlx::Connection;
     let mut connection = None;
@@ -93,7 +97,15 @@ async fn checkpoint_regularly(options: SqliteConnectOptions) {
             connection = sqlx::SqliteConnection::connect_with(&options).await.ok();
         }
         let Some(conn) = connection.as_mut() else { continue };
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await {
+        let passive: Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *conn).await;
+        let result = match passive {
+            Ok((_busy, wal_frames, _copied)) if wal_frames > WAL_TRUNCATE_FRAMES => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await.map(drop)
+            }
+            other => other.map(drop),
+        };
+        if let Err(error) = result {
             tracing::warn!(error = %error, "WAL checkpoint failed; trying again");
             connection = None;
         }

@@ -1,0 +1,11 @@
+-- Token buckets shared by every worker: `send` (SEND_RATE_PER_SEC) and
+-- `confirmations` (CONFIRMATIONS_PER_HOUR). A bucket at the epoch is full.
+CREATE TABLE rate_buckets (
+    name        TEXT PRIMARY KEY,
+    tokens      REAL NOT NULL,
+    refilled_at TEXT NOT NULL
+);
+INSERT INTO rate_buckets (name, tokens, refilled_at) VALUES
+    ('send', 0, '1970-01-01T00:00:00+00:00'),
+    ('confirmations', 0, '1970-01-01T00:00:00+00:00');
+DROP TABLE send_rate;
