@@ -16,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod keys;
 pub mod routes;
+pub mod server;
 pub mod signup_queue;
 pub mod startup;
 pub mod state;

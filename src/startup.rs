@@ -15,6 +15,7 @@ use crate::email::{Composer, Mailer, links_base_path};
 use crate::ingest;
 use crate::keys::Keys;
 use crate::routes::{self, pages::Pages};
+use crate::server::{self, ServerLimits};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::templates::Templates;
@@ -127,13 +128,15 @@ impl Application {
             services.composer(),
             wake,
         );
-        let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let limits = ServerLimits {
+            header_read_timeout: config.http.header_read_timeout,
+            max_connections: config.http.max_connections,
+            shutdown_grace: config.http.request_timeout,
+        }
+        .fitted_to_this_process();
 
-        tracing::info!(address = %listener.local_addr()?, base_url = %config.http.base_url, database = %config.database.redacted_url(), "bulletin is serving");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("the HTTP server failed")?;
+        tracing::info!(address = %listener.local_addr()?, base_url = %config.http.base_url, database = %config.database.redacted_url(), max_connections = limits.max_connections, "bulletin is serving");
+        server::serve(listener, routes::router(state), limits, shutdown.clone()).await;
         shutdown.cancel();
         for task in background {
             task.await.context("a background task panicked")?;

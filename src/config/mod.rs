@@ -54,6 +54,11 @@ pub struct HttpConfig {
     /// `Duration::ZERO` turns the time-to-submit check off.
     pub form_min_fill: Duration,
     pub request_timeout: Duration,
+    /// Longest a client may take to send its headers (slow-loris defence),
+    /// and longest an idle keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// Most open client connections (also bounded by `ulimit -n`).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +205,11 @@ impl Config {
                 v.parse::<u64>().map(Duration::from_secs).map_err(|_| "expected a whole number of seconds".into())
             })?,
             request_timeout: env.parse_or("REQUEST_TIMEOUT", "30s", parse_duration)?,
+            header_read_timeout: env.parse_or("HTTP_HEADER_TIMEOUT", "10s", parse_duration)?,
+            max_connections: env.parse_or("HTTP_MAX_CONNECTIONS", "20000", |v| match v.parse::<usize>() {
+                Ok(0) | Err(_) => Err("expected a whole number of connections, at least 1".into()),
+                Ok(n) => Ok(n),
+            })?,
         };
 
         let delivery = DeliveryConfig {

@@ -58,6 +58,9 @@ fn each_bad_value_names_its_variable() {
         ("FEED_URL", "file:///etc/passwd"),
         ("DIGEST_MAX_AGE", "two weeks"),
         ("MAX_ATTEMPTS", "0"),
+        ("CONFIRMATIONS_PER_HOUR", "many"),
+        ("HTTP_HEADER_TIMEOUT", "soon"),
+        ("HTTP_MAX_CONNECTIONS", "0"),
     ];
     for (variable, value) in cases {
         let error = config_from(&[("SMTP_URL", "smtp://127.0.0.1:2525"), (variable, value)])

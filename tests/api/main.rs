@@ -5,11 +5,13 @@
 mod db;
 mod feeds;
 mod helpers;
+mod process;
 mod smtp;
 
 mod abuse;
 mod admin_subscribers;
 mod cli;
+mod connections;
 mod delivery;
 mod digests;
 mod health;
