@@ -24,7 +24,7 @@ on_both_backends!(
 );
 
 /// Waits until the query (a count) is at least 1.
-async fn eventually(app: &TestApp, sql: &'static str) {
+pub async fn eventually(app: &TestApp, sql: &'static str) {
     let reached = tokio::time::timeout(Duration::from_secs(20), async {
         while app.db.count(sql).await < 1 {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -7,6 +7,7 @@ mod feeds;
 mod helpers;
 mod process;
 mod smtp;
+mod smtp_faults;
 
 mod abuse;
 mod admin_subscribers;

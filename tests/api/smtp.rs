@@ -21,6 +21,20 @@ pub enum Behaviour {
     HangAfterData,
     /// Accepts the message data, but answers only after this long.
     AnswerLate(Duration),
+    /// `421` to `MAIL FROM`, then closes the connection (a relay shutting down).
+    CloseAtMail,
+    /// Reads the message data, then closes without a reply: the client
+    /// cannot know whether the message was taken.
+    DropAfterData,
+    /// Accepts TCP connections and never sends the greeting.
+    NeverGreet,
+    /// Answers each message's data after a pseudo-random pause of up to
+    /// `max`; one message in `slow_one_in` waits `slow` instead.
+    RandomDelays {
+        max: Duration,
+        slow: Duration,
+        slow_one_in: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +60,11 @@ struct State {
     accepted: watch::Sender<usize>,
     /// Replies other than 2xx/3xx sent so far.
     refused: watch::Sender<usize>,
-    /// Late answers sent so far (`Behaviour::AnswerLate`).
+    /// Messages read in full and never answered (`Behaviour::DropAfterData`).
+    dropped: Mutex<Vec<ReceivedEmail>>,
+    /// Messages whose data arrived, numbering the pauses of `RandomDelays`.
+    data_count: std::sync::atomic::AtomicU64,
+    /// Late answers sent so far (`Behaviour::AnswerLate`, `RandomDelays`' slow ones).
     late_answers: watch::Sender<usize>,
     /// Commands received on a connection after a late answer: a client that
     /// reads replies in step never sends any (it gave up on that connection).
@@ -64,6 +82,8 @@ impl SmtpServer {
             refused_recipients: Mutex::new(Vec::new()),
             data_delay: Mutex::new(Duration::ZERO),
             messages: Mutex::new(Vec::new()),
+            dropped: Mutex::new(Vec::new()),
+            data_count: std::sync::atomic::AtomicU64::new(0),
             accepted: watch::Sender::new(0),
             refused: watch::Sender::new(0),
             late_answers: watch::Sender::new(0),
@@ -143,6 +163,16 @@ impl SmtpServer {
         self.messages().into_iter().filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(recipient))).collect()
     }
 
+    /// Messages read and then dropped without a reply.
+    pub fn dropped(&self) -> Vec<ReceivedEmail> {
+        self.state.dropped.lock().unwrap().clone()
+    }
+
+    /// Late answers sent so far.
+    pub fn late_answers(&self) -> usize {
+        *self.state.late_answers.borrow()
+    }
+
     /// Waits until at least `count` messages were accepted in all.
     pub async fn wait_for_messages(&self, count: usize) -> Vec<ReceivedEmail> {
         let mut accepted = self.state.accepted.subscribe();
@@ -195,6 +225,9 @@ impl Drop for SmtpServer {
 async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
+    if matches!(*state.behaviour.lock().unwrap(), Behaviour::NeverGreet) {
+        std::future::pending::<()>().await;
+    }
     write.write_all(b"220 bulletin-test ESMTP\r\n").await?;
     let mut envelope = ReceivedEmail { mail_from: String::new(), recipients: Vec::new(), raw: Vec::new() };
     let mut line = String::new();
@@ -216,6 +249,11 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             "RSET" => {
                 envelope = ReceivedEmail { mail_from: String::new(), recipients: Vec::new(), raw: Vec::new() };
                 "250 OK".to_owned()
+            }
+            "MAIL" if matches!(behaviour, Behaviour::CloseAtMail) => {
+                write.write_all(b"421 4.3.2 Service shutting down, closing transmission channel\r\n").await?;
+                state.refused.send_modify(|n| *n += 1);
+                return Ok(());
             }
             "MAIL" => {
                 envelope.mail_from = address_in(&command);
@@ -242,7 +280,26 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             "DATA" => {
                 write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
                 envelope.raw = read_data(&mut lines).await?;
+                let number = state.data_count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 match behaviour {
+                    Behaviour::DropAfterData => {
+                        state.dropped.lock().unwrap().push(envelope);
+                        return Ok(());
+                    }
+                    Behaviour::RandomDelays { max, slow, slow_one_in } => {
+                        let spread = scramble(number);
+                        let is_slow = spread.is_multiple_of(slow_one_in);
+                        let max_ms = u64::try_from(max.as_millis()).unwrap().max(1);
+                        let pause = if is_slow { slow } else { Duration::from_millis(spread % max_ms) };
+                        tokio::time::sleep(pause).await;
+                        state.messages.lock().unwrap().push(envelope.clone());
+                        state.accepted.send_modify(|n| *n += 1);
+                        if is_slow {
+                            state.late_answers.send_modify(|n| *n += 1);
+                            answered_late = true;
+                        }
+                        "250 2.0.0 queued".to_owned()
+                    }
                     Behaviour::RejectData(reply) => reply,
                     Behaviour::HangAfterData => {
                         std::future::pending::<()>().await;
@@ -279,6 +336,14 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         }
         write.write_all(format!("{reply}\r\n").as_bytes()).await?;
     }
+}
+
+/// A well-spread number from a counter (splitmix64), so runs are repeatable.
+fn scramble(counter: u64) -> u64 {
+    let mut z = counter.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The message data up to the lone dot, with dot-stuffing undone.
