@@ -42,7 +42,7 @@ fn db_vars(db: &TestDb) -> Vec<(&str, &str)> {
 }
 
 async fn migrate_applies_the_schema_once(backend: Backend) {
-    let db = TestDb::create(backend).await;
+    let db = TestDb::create(backend, None).await;
     let first = bulletin(&["migrate"], &db_vars(&db), None);
     assert!(first.status.success(), "{}", text(&first.stderr));
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
@@ -54,7 +54,7 @@ async fn migrate_applies_the_schema_once(backend: Backend) {
 }
 
 async fn import_keeps_good_rows_reports_bad_ones_by_line_and_fails(backend: Backend) {
-    let db = TestDb::create(backend).await;
+    let db = TestDb::create(backend, None).await;
     let csv = "email,name,status,topics\n\
                ann@example.org,Ann,,Trade;Energy\n\
                not an address,Bob,,\n\
@@ -121,7 +121,7 @@ async fn export_writes_every_subscriber_as_csv_that_import_reads_back(backend: B
     assert!(csv.contains("bob@example.org,,confirmed,,"));
     assert_eq!(csv.lines().count(), 3);
 
-    let fresh = TestDb::create(backend).await;
+    let fresh = TestDb::create(backend, None).await;
     let output = bulletin(&["subscribers", "import", "-"], &db_vars(&fresh), Some(&csv));
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(fresh.count("SELECT count(*) FROM subscribers").await, 2);

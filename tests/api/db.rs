@@ -34,10 +34,15 @@ enum Cleanup {
 }
 
 impl TestDb {
-    pub async fn create(backend: Backend) -> TestDb {
+    /// A fresh database; a SQLite file goes in a temporary folder under
+    /// `sqlite_parent` (e.g. a small tmpfs) when given.
+    pub async fn create(backend: Backend, sqlite_parent: Option<&std::path::Path>) -> TestDb {
         match backend {
             Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
+                let dir = match sqlite_parent {
+                    Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+                    None => tempfile::tempdir().unwrap(),
+                };
                 let path: PathBuf = dir.path().join("bulletin.db");
                 let url = format!("sqlite://{}", path.display());
                 // The app creates and migrates the file; assertions connect lazily.
@@ -92,6 +97,13 @@ impl TestDb {
             Pool::Postgres(pool) => sqlx::query(sql).bind(at).execute(pool).await.unwrap().rows_affected(),
         }
     }
+}
+
+/// `host:port` of the Postgres server the tests use.
+pub fn postgres_address() -> String {
+    let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    let url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432))
 }
 
 fn database_url(admin_url: &str, name: &str) -> String {

@@ -69,6 +69,8 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     smtp_down: bool,
     run_worker: bool,
+    database_port: Option<u16>,
+    sqlite_parent: Option<std::path::PathBuf>,
 }
 
 impl TestApp {
@@ -91,7 +93,7 @@ impl TestApp {
             ("DELIVERY_LEASE", "30s"),
         ];
         let vars = vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        TestAppBuilder { backend, vars, smtp_down: false, run_worker: true }
+        TestAppBuilder { backend, vars, smtp_down: false, run_worker: true, database_port: None, sqlite_parent: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -255,10 +257,23 @@ impl TestAppBuilder {
         self
     }
 
+    /// The app reaches Postgres through `127.0.0.1:port` (a [`crate::proxy::TcpProxy`]);
+    /// the test's own assertions connect directly.
+    pub fn database_port(mut self, port: u16) -> Self {
+        self.database_port = Some(port);
+        self
+    }
+
+    /// The SQLite file lives under this folder (e.g. a small tmpfs).
+    pub fn sqlite_parent(mut self, parent: &std::path::Path) -> Self {
+        self.sqlite_parent = Some(parent.to_owned());
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
         LazyLock::force(&TRACING);
         bulletin::tls::install_crypto_provider();
-        let db = TestDb::create(self.backend).await;
+        let db = TestDb::create(self.backend, self.sqlite_parent.as_deref()).await;
         let smtp = SmtpServer::start().await;
         if self.smtp_down {
             smtp.stop();
@@ -267,7 +282,16 @@ impl TestAppBuilder {
         let address = format!("http://{}", listener.local_addr().unwrap());
 
         let mut vars = self.vars;
-        vars.insert("DATABASE_URL".into(), db.url.clone());
+        let database_url = match self.database_port {
+            Some(port) => {
+                let mut through_proxy = url::Url::parse(&db.url).unwrap();
+                through_proxy.set_host(Some("127.0.0.1")).unwrap();
+                through_proxy.set_port(Some(port)).unwrap();
+                through_proxy.to_string()
+            }
+            None => db.url.clone(),
+        };
+        vars.insert("DATABASE_URL".into(), database_url);
         vars.insert("BASE_URL".into(), address.clone());
         vars.entry("SMTP_URL".into()).or_insert_with(|| smtp.url());
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("a valid test configuration");

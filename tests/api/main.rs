@@ -6,6 +6,7 @@ mod db;
 mod feeds;
 mod helpers;
 mod process;
+mod proxy;
 mod smtp;
 mod smtp_faults;
 
@@ -13,6 +14,7 @@ mod abuse;
 mod admin_subscribers;
 mod cli;
 mod connections;
+mod database_faults;
 mod delivery;
 mod digests;
 mod health;

@@ -37,7 +37,7 @@ async fn app_with_digest(backend: Backend, readers: usize) -> (TestApp, Vec<Stri
 }
 
 /// Messages received per recipient.
-fn received(app: &TestApp) -> HashMap<String, usize> {
+pub fn received(app: &TestApp) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for message in app.smtp.messages() {
         for recipient in message.recipients {
@@ -47,7 +47,7 @@ fn received(app: &TestApp) -> HashMap<String, usize> {
     counts
 }
 
-async fn wait_until_everyone_has_it(app: &TestApp, emails: &[String]) -> HashMap<String, usize> {
+pub async fn wait_until_everyone_has_it(app: &TestApp, emails: &[String]) -> HashMap<String, usize> {
     let everyone = tokio::time::timeout(Duration::from_secs(90), async {
         loop {
             let counts = received(app);

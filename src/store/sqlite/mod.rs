@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 
 use super::{Backend, Store, StoreResult, migrations};
 
@@ -59,6 +59,16 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            // After SQLITE_FULL, IOERR or BUSY inside a transaction SQLite may
+            // roll it back by itself; sqlx's ROLLBACK then fails and it goes on
+            // believing a transaction is open, so every later BEGIN fails.
+            // Such a connection is closed and replaced instead of reused.
+            .after_release(|connection, _| {
+                Box::pin(async move {
+                    connection.ping().await?;
+                    Ok(!connection.is_in_transaction())
+                })
+            })
             .connect_with(writer_options)
             .await?;
         // An in-memory database exists once per connection: share the writer.
