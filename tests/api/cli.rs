@@ -15,6 +15,7 @@ on_both_backends!(
     migrate_applies_the_schema_once,
     import_keeps_good_rows_reports_bad_ones_by_line_and_fails,
     import_leaves_known_addresses_alone_and_skips_erased_ones,
+    an_address_that_unsubscribed_is_never_re_added_by_an_import_even_after_erasure,
     export_writes_every_subscriber_as_csv_that_import_reads_back,
 );
 
@@ -102,6 +103,25 @@ async fn import_leaves_known_addresses_alone_and_skips_erased_ones(backend: Back
         Some("pending")
     );
     assert_eq!(app.db.count("SELECT count(*) FROM subscribers WHERE lower(email) = 'erased@example.org'").await, 0);
+}
+
+async fn an_address_that_unsubscribed_is_never_re_added_by_an_import_even_after_erasure(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.confirmed_subscriber("left@example.org").await;
+    let unsubscribe = app.unsubscribe_link("left@example.org").await;
+    assert_eq!(app.client.post(&unsubscribe).send().await.unwrap().status(), 200);
+    let csv = "email,status\nLeft@Example.org,confirmed\n";
+    let output = bulletin(&["subscribers", "import", "-"], &db_vars(&app.db), Some(csv));
+    assert!(text(&output.stdout).contains("imported 0, already known 0, suppressed 1"), "{}", text(&output.stdout));
+
+    // Erased afterwards (the row is gone): the suppression list still remembers, by hash only.
+    let page: serde_json::Value = app.admin_get("/api/v1/subscribers").await.json().await.unwrap();
+    let id = page["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(app.admin_delete(&format!("/api/v1/subscribers/{id}")).await.status(), 204);
+    let output = bulletin(&["subscribers", "import", "-"], &db_vars(&app.db), Some(csv));
+    assert!(text(&output.stdout).contains("imported 0, already known 0, suppressed 1"), "{}", text(&output.stdout));
+    assert_eq!(app.db.count("SELECT count(*) FROM subscribers").await, 0);
+    assert_eq!(app.db.count("SELECT count(*) FROM suppressions WHERE email_hash LIKE '%left%'").await, 0);
 }
 
 async fn export_writes_every_subscriber_as_csv_that_import_reads_back(backend: Backend) {

@@ -66,15 +66,27 @@ impl SubscriberStore for SqliteStore {
     }
 
     async fn unsubscribe(&self, token: &crate::domain::TokenHash, now: DateTime<Utc>) -> StoreResult<bool> {
-        let result = sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let email: Option<String> = sqlx::query_scalar(
             "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = $1, updated_at = $1 \
-             WHERE unsubscribe_token_hash = $2 AND status <> 'unsubscribed'",
+             WHERE unsubscribe_token_hash = $2 AND status <> 'unsubscribed' RETURNING email",
         )
         .bind(now)
         .bind(token.as_bytes())
-        .execute(&self.writer)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(result.rows_affected() > 0)
+        let Some(email) = email else { return Ok(false) };
+        // Whoever left is never re-added by an import, even after an erase.
+        sqlx::query(
+            "INSERT INTO suppressions (email_hash, reason, created_at) VALUES ($1, 'unsubscribed', $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(suppression_hash(&crate::domain::SubscriberEmail::from_trusted(email)))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn list_subscribers(&self, filter: &SubscriberFilter, page: PageRequest) -> StoreResult<Page<Subscriber>> {
