@@ -100,6 +100,9 @@ pub struct DeliveryConfig {
     pub max_attempts: u32,
     /// How often an idle worker looks for new rows (other processes' writes).
     pub poll_interval: Duration,
+    /// Hard bounces (the relay says the address does not exist) after which a
+    /// subscriber is unsubscribed; `None` only counts them.
+    pub hard_bounce_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -234,6 +237,11 @@ impl Config {
             give_up_after: env.parse_or("DELIVERY_GIVE_UP_AFTER", "48h", parse_duration)?,
             max_attempts: env.parse_or("MAX_ATTEMPTS", "8", parse_positive)?,
             poll_interval: env.parse_or("WORKER_POLL_INTERVAL", "500ms", parse_duration)?,
+            hard_bounce_limit: env.parse_or("HARD_BOUNCE_LIMIT", "2", |v| match v.parse::<u32>() {
+                Ok(0) => Ok(None),
+                Ok(n) => Ok(Some(n)),
+                Err(_) => Err("expected a whole number of bounces, or 0 to never unsubscribe".into()),
+            })?,
         };
         // A message is started only while its lease has a send timeout left.
         if delivery.lease < delivery.send_timeout * 2 {

@@ -61,6 +61,7 @@ fn each_bad_value_names_its_variable() {
         ("CONFIRMATIONS_PER_HOUR", "many"),
         ("HTTP_HEADER_TIMEOUT", "soon"),
         ("HTTP_MAX_CONNECTIONS", "0"),
+        ("HARD_BOUNCE_LIMIT", "-1"),
     ];
     for (variable, value) in cases {
         let error = config_from(&[("SMTP_URL", "smtp://127.0.0.1:2525"), (variable, value)])

@@ -17,8 +17,10 @@ pub enum SendError {
     #[error("temporary failure: {reason}")]
     Temporary { reason: String, unreachable: bool },
     /// The server refused the message for good (5xx); its reply is kept.
+    /// `bad_address` when the reply says the address itself is unusable
+    /// (a hard bounce), not this message.
     #[error("permanent failure: {reason}")]
-    Permanent { reason: String },
+    Permanent { reason: String, bad_address: bool },
 }
 
 pub struct Mailer {

@@ -1,6 +1,7 @@
 //! Outgoing email: composing messages from templates, and the `Mailer` that
 //! hands them to an SMTP relay or writes them to the outbox folder.
 
+mod bounce;
 mod compose;
 mod digest;
 mod links;

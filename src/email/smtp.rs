@@ -196,7 +196,10 @@ pub fn classify(error: &lettre::transport::smtp::Error) -> SendError {
         Some(code) if error.is_transient() => {
             SendError::Temporary { unreachable: code.to_string().starts_with("421"), reason }
         }
-        Some(_) if error.is_permanent() => SendError::Permanent { reason },
+        Some(code) if error.is_permanent() => {
+            let basic = code.to_string().parse().unwrap_or(0);
+            SendError::Permanent { bad_address: super::bounce::names_a_bad_address(basic, &reason), reason }
+        }
         // Connection, TLS and protocol problems, and lettre's "client" errors
         // (no STARTTLS, no usable AUTH): the server or its configuration, not
         // this message. Retried once fixed.

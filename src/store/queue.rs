@@ -114,6 +114,14 @@ pub enum DeliveryOutcome {
         delivery_id: i64,
         error: String,
     },
+    /// A permanent refusal of the address itself (a hard bounce): failed
+    /// like `Failed`, and counted against the subscriber, who is
+    /// unsubscribed (and suppressed) at `unsubscribe_at` hard bounces.
+    Bounced {
+        delivery_id: i64,
+        error: String,
+        unsubscribe_at: Option<u32>,
+    },
     /// Nothing to send after all (e.g. none of the digest is for this reader any more).
     Cancelled {
         delivery_id: i64,
@@ -127,6 +135,7 @@ impl DeliveryOutcome {
             DeliveryOutcome::Sent { delivery_id }
             | DeliveryOutcome::Retry { delivery_id, .. }
             | DeliveryOutcome::Failed { delivery_id, .. }
+            | DeliveryOutcome::Bounced { delivery_id, .. }
             | DeliveryOutcome::Cancelled { delivery_id, .. } => *delivery_id,
         }
     }

@@ -53,6 +53,7 @@ pub struct WorkerSettings {
     pub send_timeout: Duration,
     pub rate_per_sec: Option<f64>,
     pub confirmations_per_hour: Option<u32>,
+    pub hard_bounce_limit: Option<u32>,
     pub retry: RetryPolicy,
 }
 
@@ -65,6 +66,7 @@ impl WorkerSettings {
             send_timeout: delivery.send_timeout,
             rate_per_sec: delivery.send_rate_per_sec,
             confirmations_per_hour: delivery.confirmations_per_hour,
+            hard_bounce_limit: delivery.hard_bounce_limit,
             retry: RetryPolicy::from_config(delivery),
         }
     }
@@ -145,6 +147,7 @@ impl Worker {
                 composer: self.composer.clone(),
                 emails: self.emails.clone(),
                 retry: self.settings.retry,
+                hard_bounce_limit: self.settings.hard_bounce_limit,
                 outcomes: outcome_tx.clone(),
                 smtp_streak: smtp_streak.clone(),
             };
@@ -190,6 +193,7 @@ struct SendJob {
     composer: Arc<Composer>,
     emails: Arc<PreparedEmails>,
     retry: RetryPolicy,
+    hard_bounce_limit: Option<u32>,
     outcomes: mpsc::Sender<DeliveryOutcome>,
     /// Consecutive sends that could not reach the server; 0 after a success.
     smtp_streak: Arc<AtomicI64>,
@@ -226,9 +230,14 @@ impl SendJob {
                 tracing::debug!(delivery_id, kind = delivery.kind.as_str(), "sent");
                 DeliveryOutcome::Sent { delivery_id }
             }
-            Err(SendError::Permanent { reason }) => {
-                tracing::warn!(delivery_id, reason = %reason, "rejected for good by the SMTP server");
-                DeliveryOutcome::Failed { delivery_id, error: reason }
+            Err(SendError::Permanent { reason, bad_address }) => {
+                tracing::warn!(delivery_id, reason = %reason, bad_address, "rejected for good by the SMTP server");
+                if bad_address {
+                    let unsubscribe_at = self.hard_bounce_limit;
+                    DeliveryOutcome::Bounced { delivery_id, error: reason, unsubscribe_at }
+                } else {
+                    DeliveryOutcome::Failed { delivery_id, error: reason }
+                }
             }
             Err(SendError::Temporary { reason, unreachable }) => {
                 if unreachable {

@@ -12,6 +12,7 @@ mod smtp_faults;
 
 mod abuse;
 mod admin_subscribers;
+mod bounces;
 mod cli;
 mod connections;
 mod database_faults;

@@ -13,6 +13,7 @@ on_both_backends!(
     every_email_has_message_id_date_and_list_id,
     the_address_is_stored_trimmed_with_its_domain_lower_cased,
     invalid_addresses_get_422_with_field_errors_and_nothing_is_stored_or_sent,
+    an_internationalised_domain_is_delivered_in_its_ascii_form,
     a_255_character_address_gets_422,
     a_101_character_name_gets_422,
     control_characters_or_line_breaks_in_the_name_get_422,
@@ -118,11 +119,30 @@ async fn the_address_is_stored_trimmed_with_its_domain_lower_cased(backend: Back
     app.smtp.wait_for_message_to("Ann.Lee@example.org").await;
 }
 
+/// B3: an internationalised domain is stored and sent in its ASCII (IDNA) form,
+/// which every relay accepts.
+async fn an_internationalised_domain_is_delivered_in_its_ascii_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.signup("leser@Bücher.example").await.status(), 202);
+    let email = app.smtp.wait_for_message_to("leser@xn--bcher-kva.example").await;
+    assert!(email.header("To").unwrap().contains("leser@xn--bcher-kva.example"));
+}
+
 async fn invalid_addresses_get_422_with_field_errors_and_nothing_is_stored_or_sent(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for email in
-        ["", "   ", "ann", "ann@", "@example.org", "ann@example", "ann example@example.org", "a@b.org\r\nBcc: x@y.org"]
-    {
+    // B3: a non-ASCII local part needs SMTPUTF8, which relays often lack:
+    // refused up front rather than left stuck in the queue.
+    for email in [
+        "",
+        "   ",
+        "ann",
+        "ann@",
+        "@example.org",
+        "ann@example",
+        "ann example@example.org",
+        "a@b.org\r\nBcc: x@y.org",
+        "jürgen@example.org",
+    ] {
         let response = app.post_json("/subscriptions", &json!({ "email": email })).await;
         assert_eq!(response.status(), 422, "{email:?}");
         let body: serde_json::Value = response.json().await.unwrap();

@@ -1,6 +1,7 @@
 //! Postgres backend: for several web and worker processes sharing one
 //! database. Workers split the queue with `FOR UPDATE SKIP LOCKED`.
 
+mod bounces;
 mod publications;
 mod queue;
 mod signups;

@@ -137,16 +137,23 @@ impl DeliveryQueue for PostgresStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                DeliveryOutcome::Failed { delivery_id, error } => {
-                    sqlx::query(
+                DeliveryOutcome::Failed { delivery_id, error }
+                | DeliveryOutcome::Bounced { delivery_id, error, .. } => {
+                    let subscriber_id: Option<Option<i64>> = sqlx::query_scalar(
                         "UPDATE deliveries SET status = 'failed', payload = NULL, leased_by = NULL, last_error = $1, \
-                         finished_at = $2, updated_at = $2 WHERE delivery_id = $3 AND status IN ('queued', 'sending')",
+                         finished_at = $2, updated_at = $2 WHERE delivery_id = $3 AND status IN ('queued', 'sending') \
+                         RETURNING subscriber_id",
                     )
                     .bind(error)
                     .bind(now)
                     .bind(delivery_id)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
+                    if let (DeliveryOutcome::Bounced { unsubscribe_at, .. }, Some(Some(subscriber_id))) =
+                        (outcome, subscriber_id)
+                    {
+                        super::bounces::count_hard_bounce(&mut tx, subscriber_id, *unsubscribe_at, now).await?;
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! so that they take the write lock up front (a deferred transaction that
 //! upgrades fails with SQLITE_BUSY at once, whatever the busy timeout).
 
+mod bounces;
 mod publications;
 mod queue;
 mod signups;

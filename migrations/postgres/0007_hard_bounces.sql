@@ -1,0 +1,3 @@
+-- Hard bounces (the relay said the address does not exist) per subscriber:
+-- at HARD_BOUNCE_LIMIT the subscriber is unsubscribed and suppressed.
+ALTER TABLE subscribers ADD COLUMN hard_bounces BIGINT NOT NULL DEFAULT 0;
