@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::email::dkim::Signer;
 use crate::email::{Composer, Mailer, links_base_path};
 use crate::ingest;
 use crate::keys::Keys;
@@ -51,8 +52,12 @@ impl Services {
     pub fn worker(&self, wake: Arc<Notify>) -> anyhow::Result<Worker> {
         let mailer = Mailer::new(&self.config.mail)?;
         tracing::info!(mail = %mailer.describe(), "mail delivery configured");
+        let signer = self.config.mail.dkim.as_ref().map(Signer::new);
+        if let Some(signer) = &signer {
+            tracing::info!(key = %signer.dns_name(), "DKIM signing is on");
+        }
         let settings = WorkerSettings::new(&self.config.delivery, mailer.pool_size());
-        Ok(Worker::new(self.store.clone(), Arc::new(mailer), self.composer(), settings, wake))
+        Ok(Worker::new(self.store.clone(), Arc::new(mailer), self.composer(), signer, settings, wake))
     }
 
     pub fn composer(&self) -> Arc<Composer> {

@@ -1,17 +1,22 @@
-//! The command line: `serve`, `worker`, `migrate`, `subscribers …`.
+//! The command line: `serve`, `worker`, `migrate`, `subscribers …`,
+//! `backup`, `doctor`.
 
+mod backup;
 mod digest;
+mod doctor;
 mod publications;
 mod subscribers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::{Application, Services, shutdown_token};
+use crate::store::Store;
 use crate::{store, telemetry};
 
 #[derive(Debug, Parser)]
@@ -49,6 +54,13 @@ enum Command {
         #[command(subcommand)]
         command: DigestCommand,
     },
+    /// Copy the SQLite database, consistently, while the service runs (Postgres: use pg_dump).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
+    /// Check the configuration end to end: database, migrations, SMTP, DKIM, BASE_URL.
+    Doctor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,7 +105,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return Err(error).context("cannot read .env");
     }
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        // `doctor` reports a bad configuration as one of its findings.
+        Err(error) if matches!(cli.command, Command::Doctor) => return Ok(doctor::run(Err(error)).await),
+        Err(error) => return Err(error.into()),
+    };
     telemetry::init(&config.log)?;
     crate::tls::install_crypto_provider();
     match cli.command {
@@ -110,9 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             services.store.close().await;
         }
         Command::Migrate => {
-            let store = store::connect(&config.database)
-                .await
-                .with_context(|| format!("cannot open the database {}", config.database.redacted_url()))?;
+            let store = open_store(&config).await?;
             let applied = store.migrate().await.context("cannot migrate the database")?;
             println!("applied {applied} migration(s); the database is up to date");
             store.close().await;
@@ -138,6 +153,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             services.store.close().await;
             return Ok(code);
         }
+        Command::Backup { path } => {
+            let store = open_store(&config).await?;
+            let code = backup::backup(store.as_ref(), &path).await;
+            store.close().await;
+            return code;
+        }
+        Command::Doctor => return Ok(doctor::run(Ok(config)).await),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The database alone, not migrated.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    store::connect(&config.database)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database.redacted_url()))
 }

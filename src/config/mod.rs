@@ -4,6 +4,7 @@
 //! with an error that names the variable; secrets are held in `SecretString`
 //! and never appear in `Debug` output or error messages.
 
+mod dkim;
 mod parse;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use lettre::message::Mailbox;
 use secrecy::SecretString;
 use url::Url;
 
+pub use dkim::DkimConfig;
 pub use parse::{ConfigError, Rate};
 use parse::{Env, parse_duration, parse_rate};
 
@@ -66,11 +68,17 @@ pub struct MailConfig {
     /// `None`: emails are written as `.eml` files to `outbox_dir`.
     pub smtp: Option<SmtpConfig>,
     pub outbox_dir: PathBuf,
+    /// From: of digests.
     pub from: Mailbox,
+    /// From: of confirmations (`MAIL_FROM_TRANSACTIONAL`, default `MAIL_FROM`),
+    /// so that transactional mail can keep its own reputation.
+    pub from_transactional: Mailbox,
     pub list_name: String,
     /// The `List-Id` value without angle brackets, e.g. `bulletin.example.org`.
     pub list_id: String,
     pub templates_dir: Option<PathBuf>,
+    /// `None`: messages are sent unsigned.
+    pub dkim: Option<DkimConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,9 +179,14 @@ impl Config {
                 })
             }
         };
-        let from: Mailbox = env.parse_or("MAIL_FROM", "bulletin <bulletin@localhost>", |v| {
-            v.parse::<Mailbox>().map_err(|_| "expected an address such as `News <news@example.org>`".into())
-        })?;
+        let parse_mailbox = |v: &str| {
+            v.parse::<Mailbox>().map_err(|_| "expected an address such as `News <news@example.org>`".to_owned())
+        };
+        let from: Mailbox = env.parse_or("MAIL_FROM", "bulletin <bulletin@localhost>", parse_mailbox)?;
+        let from_transactional = match env.get("MAIL_FROM_TRANSACTIONAL") {
+            Some(raw) => parse_mailbox(&raw).map_err(|reason| ConfigError::new("MAIL_FROM_TRANSACTIONAL", reason))?,
+            None => from.clone(),
+        };
         let list_name = env.parse_or("LIST_NAME", "bulletin", |v| {
             let v = v.trim();
             if v.is_empty() || v.len() > 100 || v.chars().any(char::is_control) {
@@ -194,9 +207,11 @@ impl Config {
             smtp,
             outbox_dir: PathBuf::from(env.get("OUTBOX_DIR").unwrap_or_else(|| "outbox".into())),
             from,
+            from_transactional,
             list_name,
             list_id,
             templates_dir: env.get("TEMPLATES_DIR").map(PathBuf::from),
+            dkim: dkim::parse(&env)?,
         };
 
         let http = HttpConfig {

@@ -109,3 +109,65 @@ fn list_id_is_derived_from_list_name_and_sender_domain() {
     let config = config_from(&[("LIST_NAME", "Policy Briefs"), ("MAIL_FROM", "News <news@example.org>")]).unwrap();
     assert_eq!(config.mail.list_id, "policy-briefs.example.org");
 }
+
+#[test]
+fn confirmations_come_from_mail_from_unless_a_transactional_address_is_set() {
+    let config = config_from(&[("MAIL_FROM", "News <news@example.org>")]).unwrap();
+    assert_eq!(config.mail.from_transactional.email.to_string(), "news@example.org");
+    let config =
+        config_from(&[("MAIL_FROM", "News <news@example.org>"), ("MAIL_FROM_TRANSACTIONAL", "accounts@example.org")])
+            .unwrap();
+    assert_eq!(config.mail.from.email.to_string(), "news@example.org");
+    assert_eq!(config.mail.from_transactional.email.to_string(), "accounts@example.org");
+    let error = config_from(&[("MAIL_FROM_TRANSACTIONAL", "not an address")]).unwrap_err();
+    assert_eq!(error.variable, "MAIL_FROM_TRANSACTIONAL");
+}
+
+const DKIM_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dkim/ed25519.pem");
+
+#[test]
+fn dkim_is_on_with_all_three_variables_and_off_with_none() {
+    assert!(config_from(&[]).unwrap().mail.dkim.is_none());
+    let config = config_from(&[
+        ("DKIM_DOMAIN", "Example.org"),
+        ("DKIM_SELECTOR", "mail2025"),
+        ("DKIM_PRIVATE_KEY_FILE", DKIM_KEY),
+    ])
+    .unwrap();
+    let dkim = config.mail.dkim.as_ref().unwrap();
+    assert_eq!((dkim.domain.as_str(), dkim.selector.as_str()), ("example.org", "mail2025"));
+    assert_eq!(dkim.key.key_type(), "ed25519");
+    let debug = format!("{config:?}");
+    let pem = std::fs::read_to_string(DKIM_KEY).unwrap();
+    let key_body = pem.lines().nth(1).unwrap();
+    assert!(!debug.contains(key_body), "no key material in {debug}");
+}
+
+#[test]
+fn a_partial_or_unusable_dkim_setup_names_the_variable() {
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("DKIM_DOMAIN", "example.org")], "DKIM_SELECTOR"),
+        (&[("DKIM_SELECTOR", "s"), ("DKIM_PRIVATE_KEY_FILE", DKIM_KEY)], "DKIM_DOMAIN"),
+        (&[("DKIM_DOMAIN", "example.org"), ("DKIM_SELECTOR", "s")], "DKIM_PRIVATE_KEY_FILE"),
+        (
+            &[
+                ("DKIM_DOMAIN", "example.org"),
+                ("DKIM_SELECTOR", "s"),
+                ("DKIM_PRIVATE_KEY_FILE", "/nonexistent/dkim.pem"),
+            ],
+            "DKIM_PRIVATE_KEY_FILE",
+        ),
+        (
+            &[("DKIM_DOMAIN", "example.org"), ("DKIM_SELECTOR", "s"), ("DKIM_PRIVATE_KEY_FILE", "Cargo.toml")],
+            "DKIM_PRIVATE_KEY_FILE",
+        ),
+        (&[("DKIM_PUBLIC_KEY", "v=DKIM1; k=rsa; p=AAAA")], "DKIM_PUBLIC_KEY"),
+    ];
+    for (vars, variable) in cases {
+        let error = config_from(vars).expect_err(&format!("{vars:?} should be refused"));
+        assert_eq!(error.variable, variable, "{vars:?}: {error}");
+    }
+    let bad_domain =
+        config_from(&[("DKIM_DOMAIN", "not a domain"), ("DKIM_SELECTOR", "s"), ("DKIM_PRIVATE_KEY_FILE", DKIM_KEY)]);
+    assert_eq!(bad_domain.unwrap_err().variable, "DKIM_DOMAIN");
+}

@@ -43,6 +43,8 @@ pub struct Composer {
     templates: Arc<Templates>,
     keys: Keys,
     from: Mailbox,
+    /// From: of confirmations.
+    from_transactional: Mailbox,
     list_name: String,
     list_id: String,
     base_url: Url,
@@ -55,6 +57,7 @@ impl Composer {
             templates,
             keys,
             from: config.mail.from.clone(),
+            from_transactional: config.mail.from_transactional.clone(),
             list_name: config.mail.list_name.clone(),
             list_id: config.mail.list_id.clone(),
             base_url: config.http.base_url.clone(),
@@ -86,7 +89,7 @@ impl Composer {
         let to = SubscriberEmail::from_trusted(TO_PLACEHOLDER.to_owned());
         let header = |name: &'static str, value: String| HeaderValue::new(HeaderName::new_from_ascii_str(name), value);
         let message = self
-            .headers(&to, &rendered.subject, MESSAGE_ID_PLACEHOLDER)
+            .headers(&self.from, &to, &rendered.subject)
             .raw_header(header("List-Unsubscribe", format!("<{}>", rendered.unsubscribe_url)))
             .raw_header(header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".into()))
             .raw_header(header("Precedence", "bulk".into()))
@@ -145,22 +148,24 @@ impl Composer {
         let text = self.templates.render_value("emails/confirmation.txt", context.clone())?;
         let html = self.templates.render_value("emails/confirmation.html", context)?;
         let to = SubscriberEmail::from_trusted(TO_PLACEHOLDER.to_owned());
-        let message = self.headers(&to, &subject, MESSAGE_ID_PLACEHOLDER).multipart(alternative(text, html))?;
-        Ok(PreparedEmail::new(message.formatted(), self.from.email.clone()))
+        let from = &self.from_transactional;
+        let message = self.headers(from, &to, &subject).multipart(alternative(text, html))?;
+        Ok(PreparedEmail::new(message.formatted(), from.email.clone()))
     }
 
-    /// From, To, Subject, Date, Message-ID and List-Id: on every message.
-    fn headers(&self, to: &SubscriberEmail, subject: &str, message_id: &str) -> MessageBuilder {
+    /// From, To, Subject, Date, Message-ID (to be filled in per reader) and
+    /// List-Id: on every message.
+    fn headers(&self, from: &Mailbox, to: &SubscriberEmail, subject: &str) -> MessageBuilder {
         let to: Mailbox = Mailbox::new(None, to.as_str().parse().expect("SubscriberEmail is a valid lettre Address"));
         // A template could produce line breaks; a subject is one line.
         let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
         let list_id = format!("{} <{}>", quote_phrase(&self.list_name), self.list_id);
         Message::builder()
-            .from(self.from.clone())
+            .from(from.clone())
             .to(to)
             .subject(subject)
             .date_now()
-            .message_id(Some(format!("<{message_id}@{}>", self.from.email.domain())))
+            .message_id(Some(format!("<{MESSAGE_ID_PLACEHOLDER}@{}>", from.email.domain())))
             .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), list_id))
     }
 }

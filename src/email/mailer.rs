@@ -29,7 +29,7 @@ pub struct Mailer {
 
 enum Transport {
     Smtp { pool: SmtpPool, size: u32 },
-    Outbox(AsyncFileTransport<Tokio1Executor>),
+    Outbox { transport: AsyncFileTransport<Tokio1Executor>, dir: std::path::PathBuf },
 }
 
 impl Mailer {
@@ -44,7 +44,10 @@ impl Mailer {
                 std::fs::create_dir_all(&config.outbox_dir).map_err(|e| {
                     anyhow::anyhow!("cannot create the outbox folder {}: {e}", config.outbox_dir.display())
                 })?;
-                Transport::Outbox(AsyncFileTransport::new(&config.outbox_dir))
+                Transport::Outbox {
+                    transport: AsyncFileTransport::new(&config.outbox_dir),
+                    dir: config.outbox_dir.clone(),
+                }
             }
         };
         Ok(Mailer { transport })
@@ -54,7 +57,7 @@ impl Mailer {
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Smtp { pool, .. } => format!("SMTP {}", pool.describe()),
-            Transport::Outbox(_) => "the outbox folder (SMTP_URL is not set)".into(),
+            Transport::Outbox { .. } => "the outbox folder (SMTP_URL is not set)".into(),
         }
     }
 
@@ -62,7 +65,7 @@ impl Mailer {
     pub fn pool_size(&self) -> u32 {
         match &self.transport {
             Transport::Smtp { size, .. } => *size,
-            Transport::Outbox(_) => 4,
+            Transport::Outbox { .. } => 4,
         }
     }
 
@@ -70,9 +73,28 @@ impl Mailer {
     pub async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
         match &self.transport {
             Transport::Smtp { pool, .. } => pool.send(envelope, message).await,
-            Transport::Outbox(outbox) => outbox.send_raw(envelope, message).await.map(drop).map_err(|e| {
-                SendError::Temporary { reason: format!("cannot write to the outbox folder: {e}"), unreachable: true }
-            }),
+            Transport::Outbox { transport: outbox, .. } => {
+                outbox.send_raw(envelope, message).await.map(drop).map_err(|e| SendError::Temporary {
+                    reason: format!("cannot write to the outbox folder: {e}"),
+                    unreachable: true,
+                })
+            }
+        }
+    }
+
+    /// For `bulletin doctor`: an SMTP session up to AUTH, then QUIT (no
+    /// message sent); or a file written to the outbox folder and removed.
+    pub async fn check(&self) -> Result<String, String> {
+        match &self.transport {
+            Transport::Smtp { pool, .. } => pool.check().await,
+            Transport::Outbox { dir, .. } => {
+                let probe = dir.join(format!(".bulletin-doctor-{}", uuid::Uuid::new_v4().simple()));
+                let written = tokio::fs::write(&probe, b"probe").await;
+                let _ = tokio::fs::remove_file(&probe).await;
+                written
+                    .map(|()| format!("{} is writable (SMTP_URL is not set: mail is written there)", dir.display()))
+                    .map_err(|e| format!("cannot write to the outbox folder {}: {e}", dir.display()))
+            }
         }
     }
 

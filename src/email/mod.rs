@@ -1,9 +1,11 @@
-//! Outgoing email: composing messages from templates, and the `Mailer` that
-//! hands them to an SMTP relay or writes them to the outbox folder.
+//! Outgoing email: composing messages from templates, signing them (DKIM),
+//! and the `Mailer` that hands them to an SMTP relay or writes them to the
+//! outbox folder.
 
 mod bounce;
 mod compose;
 mod digest;
+pub mod dkim;
 mod links;
 mod mailer;
 mod prepared;

@@ -118,6 +118,24 @@ impl SmtpPool {
         }
     }
 
+    /// For `bulletin doctor`: connects as a send would (TLS, greeting, EHLO,
+    /// STARTTLS, AUTH) and says QUIT; no message is sent. What passed, or
+    /// what failed and what had passed before it.
+    pub async fn check(&self) -> Result<String, String> {
+        let mut passed = Vec::new();
+        let outcome = tokio::time::timeout(self.send_timeout, self.connect_through(&mut passed)).await;
+        let before = if passed.is_empty() { String::new() } else { format!(" (passed: {})", passed.join(", ")) };
+        match outcome {
+            Err(_elapsed) => Err(format!("{}: no answer within {:?}{before}", self.describe(), self.send_timeout)),
+            Ok(Err(ConnectError::Io(reason))) => Err(format!("{reason}{before}")),
+            Ok(Err(ConnectError::Smtp(error))) => Err(format!("{}: {error}{before}", self.describe())),
+            Ok(Ok(mut connection)) => {
+                let _ = tokio::time::timeout(Duration::from_secs(2), connection.quit()).await;
+                Ok(format!("{}: {}", self.describe(), passed.join(", ")))
+            }
+        }
+    }
+
     /// Says QUIT to the idle connections (shutdown), bounded in time.
     pub async fn close(&self) {
         let idle: Vec<_> = self.lock().drain(..).collect();
@@ -152,24 +170,39 @@ impl SmtpPool {
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, ConnectError> {
+        self.connect_through(&mut Vec::new()).await
+    }
+
+    /// Opens a session ready for a message, noting each step in `passed`.
+    async fn connect_through(&self, passed: &mut Vec<&'static str>) -> Result<AsyncSmtpConnection, ConnectError> {
         let server = &self.server;
         let io = |e: std::io::Error| ConnectError::Io(format!("cannot connect to {}: {e}", self.describe()));
         let tcp = TcpStream::connect((server.host.as_str(), server.port)).await.map_err(io)?;
         tcp.set_nodelay(true).map_err(io)?;
+        passed.push("connected");
         let stream: Box<dyn AsyncTokioStream> = match server.security {
-            Security::Tls => Box::new(tls::connect(tcp, &server.host).await?),
+            Security::Tls => {
+                let stream = tls::connect(tcp, &server.host).await?;
+                passed.push("TLS");
+                Box::new(stream)
+            }
             _ => Box::new(tcp),
         };
         let mut connection = AsyncSmtpConnection::connect_with_transport(stream, &self.hello).await?;
+        passed.push("greeting and EHLO");
         if let Security::StartTls { required } = server.security {
             if connection.can_starttls() {
                 connection.starttls(TlsParameters::new(server.host.clone())?, &self.hello).await?;
+                passed.push("STARTTLS");
             } else if required {
                 return Err(ConnectError::Io("the server does not offer STARTTLS, which SMTP_URL requires".into()));
+            } else {
+                passed.push("no STARTTLS offered (tls=opportunistic: plain text)");
             }
         }
         if let Some(credentials) = &server.credentials {
             connection.auth(&[Mechanism::Plain, Mechanism::Login], credentials).await?;
+            passed.push("AUTH");
         }
         Ok(connection)
     }

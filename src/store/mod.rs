@@ -17,6 +17,7 @@ mod rows;
 mod signup_batch;
 mod sqlite;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -54,6 +55,13 @@ pub trait Store: SubscriberStore + PublicationStore + DigestStore + DeliveryQueu
     /// Applies pending migrations; returns how many ran.
     async fn migrate(&self) -> StoreResult<usize>;
 
+    /// How many migrations `migrate` would apply (for `bulletin doctor`).
+    async fn pending_migrations(&self) -> StoreResult<usize>;
+
+    /// A consistent copy of the whole database at `path`, taken while the
+    /// service runs; never overwrites an existing file.
+    async fn backup_to(&self, path: &Path) -> StoreResult<BackupOutcome>;
+
     /// A trivial query: for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -64,6 +72,16 @@ pub trait Store: SubscriberStore + PublicationStore + DigestStore + DeliveryQueu
 
     /// Closes the pool, waiting for connections to be returned.
     async fn close(&self);
+}
+
+/// What `backup_to` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupOutcome {
+    Copied,
+    /// Nothing was written: the path exists.
+    TargetExists,
+    /// Nothing was written: Postgres is backed up with `pg_dump`.
+    UsePgDump,
 }
 
 /// Opens the database named by the configuration (creating a SQLite file if

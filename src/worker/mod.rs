@@ -26,6 +26,7 @@ pub use retry::RetryPolicy;
 
 use crate::clock;
 use crate::config::DeliveryConfig;
+use crate::email::dkim::Signer;
 use crate::email::{Composer, Mailer, SendError};
 use crate::store::{ClaimedDelivery, DeliveryKind, DeliveryOutcome, Store};
 use claimer::{Claimed, Claimer};
@@ -39,6 +40,8 @@ pub struct Worker {
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
     emails: Arc<PreparedEmails>,
+    /// Signs each finished message when DKIM is configured.
+    signer: Option<Arc<Signer>>,
     settings: WorkerSettings,
     /// Nudged after a web request queues mail, so it goes out at once.
     wake: Arc<Notify>,
@@ -85,12 +88,13 @@ impl Worker {
         store: Arc<dyn Store>,
         mailer: Arc<Mailer>,
         composer: Arc<Composer>,
+        signer: Option<Signer>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Worker {
         let id = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
         let emails = Arc::new(PreparedEmails::new(store.clone(), composer.clone()));
-        Worker { store, mailer, composer, emails, settings, wake, id }
+        Worker { store, mailer, composer, emails, signer: signer.map(Arc::new), settings, wake, id }
     }
 
     /// Delivers until `shutdown` is cancelled, then stops claiming, lets the
@@ -146,6 +150,7 @@ impl Worker {
                 mailer: self.mailer.clone(),
                 composer: self.composer.clone(),
                 emails: self.emails.clone(),
+                signer: self.signer.clone(),
                 retry: self.settings.retry,
                 hard_bounce_limit: self.settings.hard_bounce_limit,
                 outcomes: outcome_tx.clone(),
@@ -192,6 +197,7 @@ struct SendJob {
     mailer: Arc<Mailer>,
     composer: Arc<Composer>,
     emails: Arc<PreparedEmails>,
+    signer: Option<Arc<Signer>>,
     retry: RetryPolicy,
     hard_bounce_limit: Option<u32>,
     outcomes: mpsc::Sender<DeliveryOutcome>,
@@ -249,9 +255,19 @@ impl SendJob {
         }
     }
 
-    /// The envelope and message for a delivery; `None` when a digest has
-    /// nothing for this reader.
+    /// The envelope and the final (signed) message for a delivery; `None`
+    /// when a digest has nothing for this reader.
     async fn compose(&self, delivery: &ClaimedDelivery) -> anyhow::Result<Option<(Envelope, Vec<u8>)>> {
+        let Some((envelope, message)) = self.complete(delivery).await? else { return Ok(None) };
+        let message = match &self.signer {
+            Some(signer) => signer.sign(&message, clock::now().timestamp()).context("cannot sign the email (DKIM)")?,
+            None => message,
+        };
+        Ok(Some((envelope, message)))
+    }
+
+    /// The prepared email completed for this delivery's reader.
+    async fn complete(&self, delivery: &ClaimedDelivery) -> anyhow::Result<Option<(Envelope, Vec<u8>)>> {
         match (delivery.kind, delivery.digest_id) {
             (DeliveryKind::Digest, Some(digest_id)) => {
                 let Some(prepared) = self.emails.digest(digest_id, &delivery.topics).await? else { return Ok(None) };

@@ -20,7 +20,7 @@ on_both_backends!(
 );
 
 /// Runs `bulletin ARGS` in an empty directory with only `vars` set.
-fn bulletin(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub fn bulletin(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_bulletin"));
     command.args(args).current_dir(dir.path()).env_clear().envs(vars.iter().copied());
@@ -34,11 +34,11 @@ fn bulletin(args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>) -> Output
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn db_vars(db: &TestDb) -> Vec<(&str, &str)> {
+pub fn db_vars(db: &TestDb) -> Vec<(&str, &str)> {
     vec![("DATABASE_URL", db.url.as_str()), ("SECRET_KEY", SECRET_KEY), ("RUST_LOG", "warn")]
 }
 

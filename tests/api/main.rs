@@ -12,12 +12,15 @@ mod smtp_faults;
 
 mod abuse;
 mod admin_subscribers;
+mod backup;
 mod bounces;
 mod cli;
 mod connections;
 mod database_faults;
+mod deliverability;
 mod delivery;
 mod digests;
+mod doctor;
 mod health;
 mod publications;
 mod subscriptions;

@@ -7,6 +7,7 @@ mod queue;
 mod signups;
 mod subscribers;
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 
-use super::{Backend, Store, StoreResult, migrations};
+use super::{Backend, BackupOutcome, Store, StoreResult, migrations};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -50,6 +51,16 @@ impl Store for PostgresStore {
         };
         MIGRATOR.run(&self.pool).await?;
         Ok(pending)
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<usize> {
+        let mut conn = self.pool.acquire().await?;
+        migrations::pending(&MIGRATOR, &mut *conn).await
+    }
+
+    /// Postgres has its own consistent online copy: `pg_dump`.
+    async fn backup_to(&self, _path: &Path) -> StoreResult<BackupOutcome> {
+        Ok(BackupOutcome::UsePgDump)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -12,6 +12,7 @@ mod queue;
 mod signups;
 mod subscribers;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, Transaction};
 
-use super::{Backend, Store, StoreResult, migrations};
+use super::{Backend, BackupOutcome, Store, StoreResult, migrations};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -144,6 +145,22 @@ impl Store for SqliteStore {
         };
         MIGRATOR.run(&self.writer).await?;
         Ok(pending)
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<usize> {
+        let mut conn = self.writer.acquire().await?;
+        migrations::pending(&MIGRATOR, &mut *conn).await
+    }
+
+    /// `VACUUM INTO` on a reader: one read transaction, so the copy is a
+    /// consistent snapshot, and writers (WAL) go on meanwhile.
+    async fn backup_to(&self, path: &Path) -> StoreResult<BackupOutcome> {
+        if path.exists() {
+            return Ok(BackupOutcome::TargetExists);
+        }
+        let target = path.to_str().ok_or_else(|| sqlx::Error::Configuration("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.reader).await?;
+        Ok(BackupOutcome::Copied)
     }
 
     async fn ping(&self) -> StoreResult<()> {
