@@ -13,6 +13,8 @@ pub mod digests;
 pub mod domain;
 pub mod email;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod keys;
 pub mod routes;

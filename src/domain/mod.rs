@@ -4,6 +4,8 @@
 mod new_subscriber;
 mod publication;
 mod signup_plan;
+#[cfg(test)]
+pub(crate) mod strategies;
 mod subscriber_email;
 mod subscriber_name;
 mod subscription_status;

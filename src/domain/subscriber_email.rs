@@ -96,6 +96,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::strategies::{control_char, hostile_text};
 
     #[test]
     fn valid_addresses_are_trimmed_and_their_domain_lower_cased() {
@@ -142,13 +143,47 @@ mod tests {
         assert_eq!(SubscriberEmail::parse("jürgen@example.org"), Err(EmailError::NonAsciiLocalPart));
     }
 
+    const LOCAL: &str = "[a-z0-9][a-z0-9._+-]{0,20}[a-z0-9]";
+
     proptest! {
         #[test]
-        fn parsing_never_panics_and_accepted_values_are_bounded(input in "\\PC{0,300}") {
+        fn parsing_never_panics_and_accepted_values_are_bounded(input in hostile_text(300)) {
             if let Ok(email) = SubscriberEmail::parse(&input) {
-                prop_assert!(email.as_str().len() <= SubscriberEmail::MAX_LEN);
-                prop_assert!(!email.as_str().chars().any(char::is_control));
-                prop_assert_eq!(SubscriberEmail::parse(email.as_str()), Ok(email.clone()));
+                let text = email.as_str();
+                prop_assert!(text.len() <= SubscriberEmail::MAX_LEN);
+                prop_assert!(!text.chars().any(|c| c.is_control() || c.is_whitespace()));
+                let domain = text.rsplit_once('@').map(|(_, d)| d).unwrap();
+                prop_assert_eq!(domain, domain.to_lowercase());
+                prop_assert_eq!(SubscriberEmail::parse(text), Ok(email.clone()));
+            }
+        }
+
+        #[test]
+        fn surrounding_whitespace_is_trimmed_and_the_domain_lower_cased(
+            local in LOCAL, domain in "[a-zA-Z0-9]{1,20}\\.(ORG|Com|net)", pad in "[ \t\r\n]{0,3}"
+        ) {
+            prop_assume!(!local.contains(".."));
+            let email = SubscriberEmail::parse(&format!("{pad}{local}@{domain}{pad}")).unwrap();
+            prop_assert_eq!(email.as_str(), format!("{local}@{}", domain.to_lowercase()));
+        }
+
+        #[test]
+        fn a_control_character_inside_an_address_is_refused(
+            local in LOCAL, domain in "[a-z0-9]{1,20}\\.org", c in control_char(), at in any::<prop::sample::Index>()
+        ) {
+            let mut address: Vec<char> = format!("{local}@{domain}").chars().collect();
+            address.insert(1 + at.index(address.len() - 1), c);
+            prop_assert!(SubscriberEmail::parse(&address.into_iter().collect::<String>()).is_err());
+        }
+
+        #[test]
+        fn addresses_over_254_characters_are_refused(labels in prop::collection::vec("[a-z0-9]{1,63}", 4..12)) {
+            let address = format!("{}@{}.org", "a".repeat(64), labels.join("."));
+            let parsed = SubscriberEmail::parse(&address);
+            if address.len() > SubscriberEmail::MAX_LEN {
+                prop_assert_eq!(parsed, Err(EmailError::TooLong));
+            } else {
+                prop_assert!(parsed.is_ok(), "{address} was refused");
             }
         }
 

@@ -54,6 +54,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::strategies::{control_char, hostile_text};
 
     #[test]
     fn blank_names_are_absent() {
@@ -83,12 +84,26 @@ mod tests {
 
     proptest! {
         #[test]
-        fn accepted_names_are_bounded_and_clean(input in "\\PC{0,150}") {
+        fn accepted_names_are_bounded_clean_and_parse_to_themselves(input in hostile_text(150)) {
             if let Ok(Some(name)) = SubscriberName::parse(&input) {
                 prop_assert!(name.as_str().chars().count() <= SubscriberName::MAX_CHARS);
                 prop_assert!(!name.as_str().chars().any(is_forbidden));
                 prop_assert_eq!(name.as_str().trim(), name.as_str());
+                prop_assert_eq!(SubscriberName::parse(name.as_str()), Ok(Some(name.clone())));
             }
+        }
+
+        #[test]
+        fn a_control_character_anywhere_is_refused(name in "\\PC{0,50}", c in control_char(), at in any::<prop::sample::Index>()) {
+            let mut chars: Vec<char> = name.chars().collect();
+            chars.insert(at.index(chars.len() + 1), c);
+            let name: String = chars.into_iter().collect();
+            prop_assert_eq!(SubscriberName::parse(&name), Err(NameError::ForbiddenCharacter));
+        }
+
+        #[test]
+        fn names_over_one_hundred_characters_are_refused(name in "[^\\s\\p{C}]{101,130}") {
+            prop_assert_eq!(SubscriberName::parse(&name), Err(NameError::TooLong));
         }
     }
 }

@@ -73,6 +73,8 @@ impl fmt::Debug for TokenHash {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -105,5 +107,19 @@ mod tests {
     fn debug_output_hides_the_token() {
         let token = Token::generate();
         assert!(!format!("{token:?}").contains(token.as_str()));
+    }
+
+    proptest! {
+        #[test]
+        fn only_forty_three_url_safe_characters_parse(input in "[A-Za-z0-9_=+/!-]{0,50}|\\PC{0,60}") {
+            let expected = input.len() == Token::LEN && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            prop_assert_eq!(Token::parse(&input).is_some(), expected);
+        }
+
+        #[test]
+        fn any_secret_bytes_make_a_token_that_parses_back(bytes in any::<[u8; 32]>()) {
+            let token = Token::from_bytes(&bytes);
+            prop_assert_eq!(Token::parse(token.as_str()).map(|t| t.hash()), Some(token.hash()));
+        }
     }
 }

@@ -113,6 +113,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::strategies::hostile_text;
 
     #[test]
     fn topics_are_trimmed_deduplicated_case_insensitively_and_keep_their_order() {
@@ -160,12 +161,25 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_never_panics_and_results_are_bounded(inputs in prop::collection::vec("\\PC{0,80}", 0..30)) {
+        fn parsing_never_panics_and_results_are_bounded(inputs in prop::collection::vec(hostile_text(80), 0..30)) {
             if let Ok(topics) = Topics::parse(&inputs) {
                 prop_assert!(topics.iter().count() <= Topics::MAX_COUNT);
                 prop_assert!(topics.iter().all(|t| t.as_str().chars().count() <= Topic::MAX_CHARS && !t.as_str().is_empty()));
+                prop_assert!(topics.iter().all(|t| !t.as_str().chars().any(char::is_control)));
+                let keys: std::collections::HashSet<String> = topics.iter().map(Topic::key).collect();
+                prop_assert_eq!(keys.len(), topics.iter().count(), "two topics share a key");
+                prop_assert_eq!(Topics::parse(&topics.names()), Ok(topics.clone()));
                 prop_assert_eq!(Topics::from_json(&topics.to_json()), topics);
             }
+        }
+
+        #[test]
+        fn any_casing_of_a_topic_is_the_same_topic(topic in "[a-zA-Zéü ]{1,30}") {
+            prop_assume!(!topic.trim().is_empty());
+            let once = Topics::parse(&[topic.as_str()]).unwrap();
+            let variants = Topics::parse(&[topic.clone(), topic.to_uppercase(), topic.to_lowercase()]).unwrap();
+            prop_assert_eq!(variants, once.clone());
+            prop_assert!(once.wants(Some(&topic.trim().to_uppercase())));
         }
     }
 }

@@ -6,12 +6,17 @@ mod feed;
 mod fetch;
 mod poller;
 mod tabular;
+#[cfg(test)]
+mod tests;
 mod text;
 
 use chrono::{DateTime, Utc};
 
 pub use fetch::fetch;
+// Each format's own parser, for the fuzz targets (`crate::fuzzing`).
+pub(crate) use feed::parse_feed;
 pub use poller::poll_feed;
+pub(crate) use tabular::{parse_csv, parse_json};
 
 use crate::domain::{NewPublication, PublicationInput};
 use crate::store::{Store, StoreResult, UpsertOutcome};

@@ -20,7 +20,7 @@ pub fn html_to_text(html: &str) -> String {
         let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         if !tag.starts_with('/') && (name == "script" || name == "style") {
             let closing = format!("</{name}");
-            rest = rest.to_ascii_lowercase().find(&closing).map_or("", |i| &rest[i..]);
+            rest = find_ignoring_ascii_case(rest, &closing).map_or("", |i| &rest[i..]);
             continue;
         }
         if matches!(
@@ -38,6 +38,14 @@ pub fn html_to_text(html: &str) -> String {
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// Where `needle` (ASCII) starts in `haystack`, compared case-insensitively,
+/// without lower-casing a copy of the rest of the text for every tag: that
+/// made a summary of many `<script>` tags quadratic.
+fn find_ignoring_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    haystack.as_bytes().windows(needle.len()).position(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// A summary short enough for a digest: cut at a word boundary, with "…".
@@ -67,6 +75,19 @@ mod tests {
         assert_eq!(html_to_text("cut <a href="), "cut");
         // A bare `<` in HTML should be `&lt;`; what follows it is taken for a tag.
         assert_eq!(html_to_text("a &lt; b and c &gt; d"), "a < b and c > d");
+    }
+
+    #[test]
+    fn script_and_style_contents_go_whatever_the_case() {
+        assert_eq!(html_to_text("a<SCRIPT>x</Script>b<style>p{}</STYLE >c<script>never closed"), "abc");
+    }
+
+    #[test]
+    fn many_script_tags_take_linear_time() {
+        let started = std::time::Instant::now();
+        let html = "<script></script>x".repeat(100_000);
+        assert_eq!(html_to_text(&html), "x".repeat(100_000));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
     }
 
     #[test]

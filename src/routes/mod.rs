@@ -10,7 +10,7 @@ pub mod json_body;
 pub mod limits;
 mod link_token;
 pub mod pages;
-mod signup_payload;
+pub(crate) mod signup_payload;
 mod subscriptions;
 mod subscriptions_confirm;
 mod unsubscribe;

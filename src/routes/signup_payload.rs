@@ -66,7 +66,7 @@ impl FromRequest<AppState> for SignupPayload {
 
 /// `{"email": "...", "name": "..."?, "topics": [...]?}`. Syntax errors are
 /// 400; a well-formed body with fields of the wrong type is 422.
-fn parse_json(body: &[u8]) -> Result<SignupInput, ApiError> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<SignupInput, ApiError> {
     let object = parse_object(body)?;
     let mut fields = Fields::new(&object);
     let input =
@@ -74,7 +74,7 @@ fn parse_json(body: &[u8]) -> Result<SignupInput, ApiError> {
     fields.finish().map(|()| input)
 }
 
-fn parse_form(body: &[u8]) -> FormSignup {
+pub(crate) fn parse_form(body: &[u8]) -> FormSignup {
     let mut input = SignupInput::default();
     let mut honeypot_filled = false;
     let mut form_time = None;
