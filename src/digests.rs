@@ -35,7 +35,7 @@ pub async fn create(
 }
 
 /// What the next digest would be, without creating it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     pub publications: Vec<Publication>,
     pub recipients: i64,
