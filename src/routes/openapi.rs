@@ -69,6 +69,16 @@ pub fn topic_list() -> RefOr<Schema> {
     ArrayBuilder::new().items(topic).max_items(Some(20)).build().into()
 }
 
+/// A publication's authors: at most 50 names on one line each (line breaks
+/// and tabs fold to spaces; other control characters are refused).
+pub fn author_list() -> RefOr<Schema> {
+    let author = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(200))
+        .pattern(Some(r"^[^\x00-\x08\x0E-\x1F\x7F-\x84\x86-\x9F]*$"));
+    ArrayBuilder::new().items(author).max_items(Some(50)).build().into()
+}
+
 /// What every admin operation shares: the bearer token, and the answers
 /// the `Admin` extractor and the store can give before the handler's own.
 struct AdminApiCommon;

@@ -40,7 +40,7 @@ pub struct PublicationRequest {
     /// Paragraphs: line breaks are kept.
     #[schema(max_length = 5000, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")]
     summary: Option<String>,
-    #[schema(max_items = 50)]
+    #[schema(schema_with = crate::routes::openapi::author_list)]
     authors: Option<Vec<String>>,
     /// What readers choose as a topic.
     #[schema(max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
