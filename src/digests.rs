@@ -40,6 +40,7 @@ pub struct Preview {
     pub publications: Vec<Publication>,
     pub recipients: i64,
     /// The email one reader would get; `None` when nothing is for them.
+    #[schema(required)]
     pub email: Option<RenderedDigest>,
 }
 

@@ -37,7 +37,7 @@ const NO_CONTROL_CHARACTERS: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
         openapi_json,
     ),
     nest((path = "/api/v1", api = super::api::AdminApi)),
-    modifiers(&AdminApiCommon),
+    modifiers(&CommonAnswers),
     tags(
         (name = "public", description = "Pages and forms for readers."),
         (name = "admin", description = "The JSON API for scripts and the publisher's CMS."),
@@ -79,21 +79,24 @@ pub fn author_list() -> RefOr<Schema> {
     ArrayBuilder::new().items(author).max_items(Some(50)).build().into()
 }
 
-/// What every admin operation shares: the bearer token, and the answers
-/// the `Admin` extractor and the store can give before the handler's own.
-struct AdminApiCommon;
+/// What operations share: the timeout answer; for the admin API, the bearer
+/// token and the answers the `Admin` extractor and the store can give
+/// before the handler's own.
+struct CommonAnswers;
 
-impl Modify for AdminApiCommon {
+impl Modify for CommonAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let scheme = SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
         openapi.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if !path.starts_with("/api/") {
-                continue;
-            }
             let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
-                add_admin_answers(operation);
+                // The router's `TimeoutLayer` answers for any slow handler.
+                let timeout = ResponseBuilder::new().description("The request took longer than REQUEST_TIMEOUT.");
+                operation.responses.responses.entry("408".into()).or_insert_with(|| timeout.build().into());
+                if path.starts_with("/api/") {
+                    add_admin_answers(operation);
+                }
             }
         }
     }

@@ -153,13 +153,15 @@ pub struct Subscriber {
     pub id: i64,
     #[schema(format = "email", max_length = 254)]
     pub email: String,
-    #[schema(max_length = 100)]
+    #[schema(required, max_length = 100)]
     pub name: Option<String>,
     pub status: SubscriptionStatus,
     #[schema(schema_with = crate::routes::openapi::topic_list)]
     pub topics: Vec<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(required)]
     pub confirmed_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub consent: ConsentView,
 }
@@ -170,11 +172,17 @@ pub struct ConsentView {
     /// `form`, `api` or `import`.
     pub source: String,
     pub at: DateTime<Utc>,
+    #[schema(required)]
     pub ip: Option<String>,
+    #[schema(required)]
     pub user_agent: Option<String>,
+    #[schema(required)]
     pub page: Option<String>,
+    #[schema(required)]
     pub confirmed_via: Option<String>,
+    #[schema(required)]
     pub confirmed_ip: Option<String>,
+    #[schema(required)]
     pub confirmed_user_agent: Option<String>,
 }
 

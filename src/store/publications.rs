@@ -62,17 +62,19 @@ pub struct Publication {
     #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     pub published_at: DateTime<Utc>,
-    #[schema(max_length = 5000)]
+    #[schema(required, max_length = 5000)]
     pub summary: Option<String>,
     #[schema(max_items = 50)]
     pub authors: Vec<String>,
-    #[schema(max_length = 64)]
+    #[schema(required, max_length = 64)]
     pub category: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(required, max_length = 200)]
     pub series: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required)]
     pub announced_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub digest_id: Option<i64>,
 }
 
@@ -169,6 +171,7 @@ pub struct DigestView {
     pub cancelled: i64,
     pub pending: i64,
     pub created_at: DateTime<Utc>,
+    #[schema(required)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
