@@ -35,11 +35,12 @@ pub async fn create(
 }
 
 /// What the next digest would be, without creating it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     pub publications: Vec<Publication>,
     pub recipients: i64,
     /// The email one reader would get; `None` when nothing is for them.
+    #[schema(required)]
     pub email: Option<RenderedDigest>,
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::FieldErrors;
 use crate::store::StoreError;
@@ -89,13 +90,25 @@ fn retry_after_secs(duration: &Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
+/// The JSON body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody<'a> {
+    /// A human-readable message.
+    pub error: String,
+    /// Messages per field, for invalid input (422) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<String>>>)]
+    pub errors: Option<&'a FieldErrors>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
-        let body = match &self {
-            ApiError::Validation(errors) => json!({ "error": self.to_string(), "errors": errors }),
-            _ => json!({ "error": self.to_string() }),
+        let errors = match &self {
+            ApiError::Validation(errors) => Some(errors),
+            _ => None,
         };
+        let body = ErrorBody { error: self.to_string(), errors };
         let mut response = (self.status(), Json(body)).into_response();
         self.add_headers(&mut response);
         response

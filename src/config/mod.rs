@@ -53,6 +53,8 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// `None` turns the per-IP signup limit off.
     pub signup_rate_per_ip: Option<Rate>,
+    /// Wrong admin tokens per IP before `429`; `None` turns the limit off.
+    pub admin_failures_per_ip: Option<Rate>,
     /// `Duration::ZERO` turns the time-to-submit check off.
     pub form_min_fill: Duration,
     pub request_timeout: Duration,
@@ -219,6 +221,7 @@ impl Config {
             base_url,
             trusted_proxies: env.parse_or("TRUSTED_PROXIES", "", parse_networks)?,
             signup_rate_per_ip: env.parse_or("SIGNUP_RATE_PER_IP", "10/minute", parse_rate)?,
+            admin_failures_per_ip: env.parse_or("ADMIN_AUTH_FAILURES_PER_IP", "10/minute", parse_rate)?,
             form_min_fill: env.parse_or("FORM_MIN_FILL_SECONDS", "2", |v| {
                 v.parse::<u64>().map(Duration::from_secs).map_err(|_| "expected a whole number of seconds".into())
             })?,

@@ -20,6 +20,7 @@ fn defaults_give_a_working_sqlite_service_on_localhost() {
     assert_eq!(config.mail.from.email.to_string(), "bulletin@localhost");
     assert_eq!(config.mail.list_id, "bulletin.localhost");
     assert_eq!(config.http.signup_rate_per_ip, Some(Rate { count: 10, period: Duration::from_secs(60) }));
+    assert_eq!(config.http.admin_failures_per_ip, Some(Rate { count: 10, period: Duration::from_secs(60) }));
     assert_eq!(config.http.form_min_fill, Duration::from_secs(2));
     assert_eq!(config.signup.confirmation_ttl, Duration::from_secs(48 * 3600));
     assert_eq!(config.signup.resend_interval, Duration::from_secs(300));
@@ -48,6 +49,7 @@ fn each_bad_value_names_its_variable() {
         ("MAIL_FROM", "not an address"),
         ("SMTP_POOL_SIZE", "0"),
         ("SIGNUP_RATE_PER_IP", "ten per minute"),
+        ("ADMIN_AUTH_FAILURES_PER_IP", "10 a minute"),
         ("FORM_MIN_FILL_SECONDS", "-1"),
         ("CONFIRMATION_TTL", "forever"),
         ("TRUSTED_PROXIES", "10.0.0.0/8, nonsense"),

@@ -27,7 +27,7 @@ pub enum ComposeError {
 }
 
 /// A rendered digest for one reader, as previews show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RenderedDigest {
     pub to: String,
     pub subject: String,

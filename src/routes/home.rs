@@ -9,6 +9,9 @@ use crate::clock;
 use crate::domain::{FieldErrors, SignupInput};
 use crate::state::AppState;
 
+/// The signup form.
+#[utoipa::path(get, path = "/", tag = "public",
+    responses((status = 200, description = "The signup form.", content_type = "text/html", body = String)))]
 pub async fn show_signup_form(State(state): State<AppState>) -> Response {
     signup_form(&state, StatusCode::OK, &SignupInput::default(), None).await
 }

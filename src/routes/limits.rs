@@ -1,5 +1,5 @@
 //! Per-IP request limits: signups (`SIGNUP_RATE_PER_IP`) and failed admin
-//! logins. Token buckets kept in memory, per process.
+//! logins (`ADMIN_AUTH_FAILURES_PER_IP`). Token buckets kept in memory, per process.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -20,18 +20,20 @@ use crate::state::AppState;
 
 pub struct Limits {
     signups: Option<IpRateLimiter>,
-    admin_failures: IpRateLimiter,
+    admin_failures: Option<IpRateLimiter>,
 }
 
 impl Limits {
     pub fn new(config: &HttpConfig) -> Limits {
-        let admin = Rate { count: 10, period: Duration::from_secs(60) };
-        Limits { signups: config.signup_rate_per_ip.map(IpRateLimiter::new), admin_failures: IpRateLimiter::new(admin) }
+        Limits {
+            signups: config.signup_rate_per_ip.map(IpRateLimiter::new),
+            admin_failures: config.admin_failures_per_ip.map(IpRateLimiter::new),
+        }
     }
 
     /// Counts a failed admin authentication; `Err` once the IP has failed too often.
     pub fn admin_failure(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.admin_failures.check(ip)
+        self.admin_failures.as_ref().map_or(Ok(()), |limiter| limiter.check(ip))
     }
 }
 

@@ -9,6 +9,7 @@ mod home;
 pub mod json_body;
 pub mod limits;
 mod link_token;
+pub mod openapi;
 pub mod pages;
 pub(crate) mod signup_payload;
 mod subscriptions;
@@ -20,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -36,18 +37,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let request_timeout = state.config.http.request_timeout;
     let signup_limit = middleware::from_fn_with_state(state.clone(), limits::limit_signups);
-    Router::new()
-        .route("/", get(home::show_signup_form))
-        .route("/subscriptions", post(subscriptions::subscribe).layer(signup_limit))
-        .route(
-            "/subscriptions/confirm",
-            get(subscriptions_confirm::show_confirm_page).post(subscriptions_confirm::confirm),
-        )
-        .route("/unsubscribe", get(unsubscribe::show_unsubscribe_page).post(unsubscribe::unsubscribe))
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/assets/style.css", get(assets::stylesheet))
-        .nest("/api/v1", api::router())
+    routes(post(subscriptions::subscribe).layer(signup_limit))
+        .router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -63,6 +54,52 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::map_response(security_headers)),
         )
         .with_state(state)
+}
+
+/// Every path the router serves (the methods on each: ask the server; its
+/// `405` answers list them in `Allow`). The API description is checked
+/// against this list.
+pub fn served_paths() -> Vec<String> {
+    routes(post(subscriptions::subscribe)).paths
+}
+
+/// The route table. `subscribe` comes in ready-made because its rate limit
+/// needs the app's state.
+fn routes(subscribe: MethodRouter<AppState>) -> Routes {
+    Routes::default()
+        .route("/", get(home::show_signup_form))
+        .route("/subscriptions", subscribe)
+        .route(
+            "/subscriptions/confirm",
+            get(subscriptions_confirm::show_confirm_page).post(subscriptions_confirm::confirm),
+        )
+        .route("/unsubscribe", get(unsubscribe::show_unsubscribe_page).post(unsubscribe::unsubscribe))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/assets/style.css", get(assets::stylesheet))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .nest("/api/v1", api::routes())
+}
+
+/// A router that remembers the paths it was given.
+#[derive(Default)]
+struct Routes {
+    router: Router<AppState>,
+    paths: Vec<String>,
+}
+
+impl Routes {
+    fn route(mut self, path: &str, method_router: MethodRouter<AppState>) -> Routes {
+        self.paths.push(path.to_owned());
+        self.router = self.router.route(path, method_router);
+        self
+    }
+
+    fn nest(mut self, prefix: &str, inner: Routes) -> Routes {
+        self.paths.extend(inner.paths.iter().map(|path| format!("{prefix}{path}")));
+        self.router = self.router.nest(prefix, inner.router);
+        self
+    }
 }
 
 async fn not_found(State(state): State<AppState>, request: Request) -> Response {

@@ -25,6 +25,37 @@ pub struct FormSignup {
     pub form_time: Option<String>,
 }
 
+/// The JSON signup, as the API description shows it. The body is read field
+/// by field (see `parse_json`), so that a field of the wrong type is a field
+/// error; the limits are those of the domain types.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SignupRequest {
+    #[schema(format = "email", min_length = 1, max_length = 254, example = "ann@example.org")]
+    email: String,
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F\u2028\u2029\u202A-\u202E\u2066-\u2069]*$")]
+    name: Option<String>,
+    /// Categories to receive; none means everything.
+    #[schema(schema_with = crate::routes::openapi::topic_list)]
+    topics: Option<Vec<String>>,
+}
+
+/// The HTML form's signup (`topics` repeated, one per checked box).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SignupForm {
+    #[schema(format = "email", min_length = 1, max_length = 254)]
+    email: String,
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F\u2028\u2029\u202A-\u202E\u2066-\u2069]*$")]
+    name: Option<String>,
+    #[schema(schema_with = crate::routes::openapi::topic_list)]
+    topics: Option<Vec<String>>,
+    /// A field people never see: filled in, the signup is treated as a bot's.
+    website: Option<String>,
+    /// The signed time the form was served (the time-to-fill check).
+    form_time: Option<String>,
+}
+
 enum Format {
     Form,
     Json,

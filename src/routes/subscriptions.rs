@@ -10,18 +10,46 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use minijinja::context;
-use serde_json::json;
 
 use super::client_ip::ClientIp;
 use super::home::signup_form;
-use super::signup_payload::{FormSignup, SignupPayload};
+use super::signup_payload::{FormSignup, SignupForm, SignupPayload, SignupRequest};
 use crate::clock;
 use crate::domain::{ConsentSource, NewSubscriber, SignupInput, Token};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::signup_queue::SignupFailure;
 use crate::state::AppState;
 use crate::store::{Consent, SignupRecord};
 
+/// The JSON answer to a valid signup (the same whether or not the address
+/// is known).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SignupAccepted {
+    #[schema(value_type = String, pattern = "^pending$")]
+    status: &'static str,
+}
+
+/// A visitor asks to subscribe: a confirmation email follows (double opt-in).
+#[utoipa::path(post, path = "/subscriptions", tag = "public",
+    request_body(content(
+        (SignupRequest = "application/json"),
+        (SignupForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Form: the \"check your inbox\" page.", content_type = "text/html", body = String),
+        (status = 202, description = "JSON: accepted; a confirmation email follows.", body = SignupAccepted),
+        (status = 400, description = "The body is not valid JSON, or could not be read.", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 413, description = "The body is larger than 64 KiB.", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 415, description = "Neither JSON nor a form.", body = ErrorBody),
+        (status = 422, description = "Invalid fields: the errors per field, or the form again with them.", content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 429, description = "Too many signups from this address.", headers(("Retry-After" = u64)), content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+        (status = 503, description = "The database is unavailable.", headers(("Retry-After" = u64)), content(
+            (ErrorBody = "application/json"), (String = "text/html"))),
+    ))]
 pub async fn subscribe(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -38,7 +66,7 @@ pub async fn subscribe(
     };
     match payload {
         SignupPayload::Json(input) => match subscribe_json(&state, input, consent(ConsentSource::Api)).await {
-            Ok(()) => (StatusCode::ACCEPTED, Json(json!({ "status": "pending" }))).into_response(),
+            Ok(()) => (StatusCode::ACCEPTED, Json(SignupAccepted { status: "pending" })).into_response(),
             Err(error) => error.into_response(),
         },
         SignupPayload::Form(form) => subscribe_form(&state, form, consent(ConsentSource::Form)).await,

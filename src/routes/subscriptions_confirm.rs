@@ -12,6 +12,30 @@ use crate::domain::Token;
 use crate::state::AppState;
 use crate::store::{ConfirmationRecord, TokenState};
 
+/// The pages a confirmation link can lead to besides success, for the API
+/// description (see `link_problem`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum LinkProblemPages {
+    #[response(status = 400, description = "The link has no token.", content_type = "text/html")]
+    Missing(String),
+    #[response(status = 404, description = "Unknown token.", content_type = "text/html")]
+    Unknown(String),
+    #[response(status = 410, description = "Expired or already used token.", content_type = "text/html")]
+    Gone(String),
+    #[response(status = 503, description = "The database is unavailable.", content_type = "text/html",
+        headers(("Retry-After" = u64)))]
+    Unavailable(String),
+}
+
+/// A page with one "Confirm" button (a GET changes nothing: mail scanners
+/// fetch every link).
+#[utoipa::path(get, path = "/subscriptions/confirm", tag = "public",
+    params(("token" = String, Query, description = "The token from the confirmation email.")),
+    responses(
+        (status = 200, description = "The page with the \"Confirm\" button.", content_type = "text/html", body = String),
+        LinkProblemPages,
+    ))]
 pub async fn show_confirm_page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let token = match LinkToken::from_query(query.as_deref()) {
         LinkToken::Valid(token) => token,
@@ -27,6 +51,13 @@ pub async fn show_confirm_page(State(state): State<AppState>, RawQuery(query): R
     }
 }
 
+/// Confirms the subscription; confirming again shows the same page.
+#[utoipa::path(post, path = "/subscriptions/confirm", tag = "public",
+    params(("token" = String, Query, description = "The token from the confirmation email.")),
+    responses(
+        (status = 200, description = "Confirmed.", content_type = "text/html", body = String),
+        LinkProblemPages,
+    ))]
 pub async fn confirm(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

@@ -31,8 +31,8 @@ pub use model::{
 };
 pub use postgres::PostgresStore;
 pub use publications::{
-    Audience, DigestCreated, DigestStore, DigestView, DigestWindow, Publication, PublicationStore, Reader,
-    UpsertOutcome, Upserted,
+    Audience, DigestCreated, DigestStatus, DigestStore, DigestView, DigestWindow, Publication, PublicationStore,
+    Reader, UpsertOutcome, Upserted,
 };
 pub use queue::{
     Claim, ClaimPlan, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,

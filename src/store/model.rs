@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::StoreResult;
 use crate::domain::{
@@ -147,28 +148,41 @@ pub fn token_state(
 }
 
 /// A subscriber as the admin API and exports show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Subscriber {
     pub id: i64,
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
+    #[schema(required, max_length = 100)]
     pub name: Option<String>,
     pub status: SubscriptionStatus,
+    #[schema(schema_with = crate::routes::openapi::topic_list)]
     pub topics: Vec<String>,
     pub created_at: DateTime<Utc>,
+    #[schema(required)]
     pub confirmed_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub consent: ConsentView,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// How and where consent was given, and how it was confirmed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConsentView {
+    /// `form`, `api` or `import`.
     pub source: String,
     pub at: DateTime<Utc>,
+    #[schema(required)]
     pub ip: Option<String>,
+    #[schema(required)]
     pub user_agent: Option<String>,
+    #[schema(required)]
     pub page: Option<String>,
+    #[schema(required)]
     pub confirmed_via: Option<String>,
+    #[schema(required)]
     pub confirmed_ip: Option<String>,
+    #[schema(required)]
     pub confirmed_user_agent: Option<String>,
 }
 
@@ -190,11 +204,14 @@ impl PageRequest {
 }
 
 /// One page of an admin list: the same shape for every list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[schema(value_type = i64, minimum = 1, maximum = 4294967295_u64)]
     pub page: u32,
+    #[schema(value_type = i64, minimum = 1, maximum = 500)]
     pub per_page: u32,
+    #[schema(minimum = 0)]
     pub total: i64,
 }
 

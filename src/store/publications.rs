@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Page, PageRequest, StoreResult};
 use crate::domain::{NewPublication, SubscriberEmail, SubscriberName, Topics};
@@ -53,19 +54,27 @@ pub trait DigestStore {
     async fn reader_by_email(&self, email: &SubscriberEmail) -> StoreResult<Option<Reader>>;
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Publication {
     pub id: i64,
+    #[schema(max_length = 300)]
     pub title: String,
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     pub published_at: DateTime<Utc>,
+    #[schema(required, max_length = 5000)]
     pub summary: Option<String>,
+    #[schema(max_items = 50)]
     pub authors: Vec<String>,
+    #[schema(required, max_length = 64)]
     pub category: Option<String>,
+    #[schema(required, max_length = 200)]
     pub series: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required)]
     pub announced_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub digest_id: Option<i64>,
 }
 
@@ -129,19 +138,28 @@ impl Audience {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct DigestCreated {
     pub id: i64,
     pub publications: i64,
     pub recipients: i64,
 }
 
+/// The values of [`DigestView::status`] (stored as text by the queue's SQL).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestStatus {
+    Sending,
+    Sent,
+}
+
 /// A digest and how far its delivery has come.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct DigestView {
     #[sqlx(rename = "digest_id")]
     pub id: i64,
     /// `sending` while anything is pending, then `sent`.
+    #[schema(value_type = DigestStatus)]
     pub status: String,
     #[sqlx(rename = "publication_count")]
     pub publications: i64,
@@ -153,6 +171,7 @@ pub struct DigestView {
     pub cancelled: i64,
     pub pending: i64,
     pub created_at: DateTime<Utc>,
+    #[schema(required)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 

@@ -23,6 +23,7 @@ mod digests;
 mod doctor;
 mod health;
 mod hostile_input;
+mod openapi;
 mod publications;
 mod subscriptions;
 mod subscriptions_confirm;

@@ -7,15 +7,15 @@ mod pagination;
 mod publications;
 mod subscribers;
 
-use axum::Router;
 use axum::routing::{delete, get, post};
+use utoipa::OpenApi;
 
 pub use auth::Admin;
 
-use crate::state::AppState;
+use super::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub(super) fn routes() -> Routes {
+    Routes::default()
         .route("/subscribers", get(subscribers::list_subscribers))
         .route("/subscribers/{id}", delete(subscribers::erase_subscriber))
         .route("/publications", post(publications::upsert_publication).get(publications::list_publications))
@@ -23,3 +23,18 @@ pub fn router() -> Router<AppState> {
         .route("/digests/preview", get(digests::preview_digest))
         .route("/digests/{id}", get(digests::show_digest))
 }
+
+/// The admin API's part of the API description (`routes::openapi`), nested
+/// under `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(paths(
+    subscribers::list_subscribers,
+    subscribers::erase_subscriber,
+    publications::upsert_publication,
+    publications::list_publications,
+    digests::send_digest,
+    digests::list_digests,
+    digests::preview_digest,
+    digests::show_digest,
+))]
+pub struct AdminApi;

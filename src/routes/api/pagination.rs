@@ -6,6 +6,19 @@ use crate::store::PageRequest;
 const DEFAULT_PER_PAGE: u32 = 50;
 const MAX_PER_PAGE: u32 = 500;
 
+/// `page` and `per_page`, as the API description shows them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// The page, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295_u64, default = 1)]
+    page: Option<u32>,
+    /// Items per page.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500, default = 50)]
+    per_page: Option<u32>,
+}
+
 /// Reads `page` and `per_page` from a query string, adding field errors for
 /// bad values; other parameters are left to the caller.
 pub fn page_request(query: Option<&str>, errors: &mut FieldErrors) -> PageRequest {

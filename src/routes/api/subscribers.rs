@@ -5,13 +5,20 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 
 use super::Admin;
-use super::pagination::{page_request, query_pairs};
+use super::pagination::{PageParams, page_request, query_pairs};
 use crate::clock;
 use crate::domain::{FieldErrors, SubscriptionStatus};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::store::{Page, Subscriber, SubscriberFilter};
 
+/// Subscribers, newest first.
+#[utoipa::path(get, path = "/subscribers", tag = "admin",
+    params(PageParams, ("status" = Option<SubscriptionStatus>, Query, description = "Only subscribers with this status.")),
+    responses(
+        (status = 200, description = "One page of subscribers.", body = Page<Subscriber>),
+        (status = 422, description = "A bad `page`, `per_page` or `status`.", body = ErrorBody),
+    ))]
 pub async fn list_subscribers(
     _admin: Admin,
     State(state): State<AppState>,
@@ -34,6 +41,14 @@ pub async fn list_subscribers(
     Ok(Json(state.store.list_subscribers(&filter, page).await?))
 }
 
+/// Erases a subscriber's personal data (GDPR); only a hash of the address
+/// stays, on the suppression list.
+#[utoipa::path(delete, path = "/subscribers/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The subscriber's id.")),
+    responses(
+        (status = 204, description = "Erased."),
+        (status = 404, description = "No subscriber with this id.", body = ErrorBody),
+    ))]
 pub async fn erase_subscriber(
     _admin: Admin,
     State(state): State<AppState>,
