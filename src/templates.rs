@@ -15,6 +15,7 @@ use serde::Serialize;
 const BUILTIN: &[(&str, &str)] = &[
     ("pages/layout.html", include_str!("../templates/pages/layout.html")),
     ("pages/signup.html", include_str!("../templates/pages/signup.html")),
+    ("pages/name_field.html", include_str!("../templates/pages/name_field.html")),
     ("pages/signup_received.html", include_str!("../templates/pages/signup_received.html")),
     ("pages/confirm.html", include_str!("../templates/pages/confirm.html")),
     ("pages/confirmed.html", include_str!("../templates/pages/confirmed.html")),
@@ -22,6 +23,8 @@ const BUILTIN: &[(&str, &str)] = &[
     ("pages/unsubscribe.html", include_str!("../templates/pages/unsubscribe.html")),
     ("pages/unsubscribed.html", include_str!("../templates/pages/unsubscribed.html")),
     ("pages/error.html", include_str!("../templates/pages/error.html")),
+    ("pages/preferences.html", include_str!("../templates/pages/preferences.html")),
+    ("pages/preferences_saved.html", include_str!("../templates/pages/preferences_saved.html")),
     ("emails/confirmation.subject.txt", include_str!("../templates/emails/confirmation.subject.txt")),
     ("emails/confirmation.txt", include_str!("../templates/emails/confirmation.txt")),
     ("emails/confirmation.html", include_str!("../templates/emails/confirmation.html")),

@@ -10,6 +10,8 @@ pub mod json_body;
 pub mod limits;
 mod link_token;
 pub mod pages;
+mod preference_form;
+mod preferences;
 mod signup_payload;
 mod subscriptions;
 mod subscriptions_confirm;
@@ -44,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             get(subscriptions_confirm::show_confirm_page).post(subscriptions_confirm::confirm),
         )
         .route("/unsubscribe", get(unsubscribe::show_unsubscribe_page).post(unsubscribe::unsubscribe))
+        .route("/preferences", get(preferences::show_preferences).post(preferences::save_preferences))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/assets/style.css", get(assets::stylesheet))

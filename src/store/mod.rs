@@ -11,6 +11,7 @@ mod error;
 mod migrations;
 mod model;
 mod postgres;
+mod preferences;
 mod publications;
 mod queue;
 mod rows;
@@ -30,6 +31,7 @@ pub use model::{
     token_state,
 };
 pub use postgres::PostgresStore;
+pub use preferences::{PreferenceStore, Preferences};
 pub use publications::{
     Audience, DigestCreated, DigestStore, DigestView, DigestWindow, Publication, PublicationStore, Reader,
     UpsertOutcome, Upserted,
@@ -49,7 +51,9 @@ pub enum Backend {
 
 /// Everything the service keeps. Held as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: SubscriberStore + PublicationStore + DigestStore + DeliveryQueue + Send + Sync + 'static {
+pub trait Store:
+    SubscriberStore + PreferenceStore + PublicationStore + DigestStore + DeliveryQueue + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many ran.

@@ -22,6 +22,7 @@ mod delivery;
 mod digests;
 mod doctor;
 mod health;
+mod preferences;
 mod publications;
 mod subscriptions;
 mod subscriptions_confirm;

@@ -2,6 +2,7 @@
 //! database. Workers split the queue with `FOR UPDATE SKIP LOCKED`.
 
 mod bounces;
+mod preferences;
 mod publications;
 mod queue;
 mod signups;

@@ -7,6 +7,7 @@
 //! upgrades fails with SQLITE_BUSY at once, whatever the busy timeout).
 
 mod bounces;
+mod preferences;
 mod publications;
 mod queue;
 mod signups;
