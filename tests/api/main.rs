@@ -14,6 +14,7 @@ mod abuse;
 mod admin_subscribers;
 mod backup;
 mod bounces;
+mod browser;
 mod cli;
 mod connections;
 mod database_faults;
