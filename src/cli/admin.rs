@@ -41,7 +41,8 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
     }
-    let first = rpassword::prompt_password("Password (at least 12 characters): ").context("cannot read the password")?;
+    let first =
+        rpassword::prompt_password("Password (at least 12 characters): ").context("cannot read the password")?;
     let second = rpassword::prompt_password("Password again: ").context("cannot read the password")?;
     if first != second {
         anyhow::bail!("the two passwords differ");

@@ -214,18 +214,16 @@ mod tests {
 
     #[test]
     fn patterns_escape_like_wildcards_and_quote_topics() {
-        let search = SubscriberSearch {
-            address: Some("A_b%".into()),
-            status: None,
-            topic: Some(" North Korea ".into()),
-        };
+        let search =
+            SubscriberSearch { address: Some("A_b%".into()), status: None, topic: Some(" North Korea ".into()) };
         assert_eq!(search.address_pattern().unwrap(), "%a\\_b\\%%");
         assert_eq!(search.topic_pattern().unwrap(), "%\"north korea\"%");
     }
 
     #[test]
     fn daily_counts_merge_by_day() {
-        let merged = merge_daily(vec![("2026-01-02".into(), 3)], vec![("2026-01-01".into(), 1), ("2026-01-02".into(), 2)]);
+        let merged =
+            merge_daily(vec![("2026-01-02".into(), 3)], vec![("2026-01-01".into(), 1), ("2026-01-02".into(), 2)]);
         assert_eq!(merged[0], DailyCount { day: "2026-01-01".into(), signups: 0, confirmations: 1 });
         assert_eq!(merged[1], DailyCount { day: "2026-01-02".into(), signups: 3, confirmations: 2 });
     }

@@ -55,7 +55,8 @@ pub enum Backend {
 /// Everything the service keeps. Held as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    SubscriberStore + PublicationStore + DigestStore + DeliveryQueue + AdminStore + DashboardStore + Send + Sync + 'static {
+    SubscriberStore + PublicationStore + DigestStore + DeliveryQueue + AdminStore + DashboardStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many ran.

@@ -35,7 +35,8 @@ struct Bar {
 /// One pair of bars for each of the `days` days ending today, zero-filled.
 pub fn daily_chart(counts: &[DailyCount], today: DateTime<Utc>, days: i64) -> Chart {
     let first = today - TimeDelta::days(days - 1);
-    let day_names: Vec<String> = (0..days).map(|i| (first + TimeDelta::days(i)).format("%Y-%m-%d").to_string()).collect();
+    let day_names: Vec<String> =
+        (0..days).map(|i| (first + TimeDelta::days(i)).format("%Y-%m-%d").to_string()).collect();
     let max = counts.iter().map(|c| c.signups.max(c.confirmations)).max().unwrap_or(0).max(1);
     let slot = WIDTH / days;
     let bar_width = (slot / 2 - 1).max(1);

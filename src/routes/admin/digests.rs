@@ -11,13 +11,13 @@ use serde_json::json;
 
 use super::session::AdminUser;
 use super::subscribers::CsrfOnly;
+use crate::clock;
 use crate::digests::{self, PreviewError};
 use crate::domain::{FieldErrors, Topics};
 use crate::error::ApiError;
 use crate::routes::api::pagination::{page_request, query_pairs};
 use crate::state::AppState;
 use crate::store::DigestView;
-use crate::clock;
 
 pub async fn list(State(state): State<AppState>, user: AdminUser, RawQuery(query): RawQuery) -> Response {
     let mut errors = FieldErrors::default();
@@ -29,7 +29,8 @@ pub async fn list(State(state): State<AppState>, user: AdminUser, RawQuery(query
     };
     let link = |n: u32| format!("{}/admin/digests?page={n}", state.pages.base_path());
     let pager = super::pager(&page, link);
-    let context = context! { digests => super::ser(&page.items), page => super::ser(&page), table_id => "digests", ..pager };
+    let context =
+        context! { digests => super::ser(&page.items), page => super::ser(&page), table_id => "digests", ..pager };
     super::page(&state, &user, "admin/digests.html", context)
 }
 
@@ -116,12 +117,20 @@ fn total(digest: &DigestView) -> i64 {
     digest.sent + digest.failed + digest.pending
 }
 
-pub async fn show(State(state): State<AppState>, user: AdminUser, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let digest = match find(&state, &id).await {
         Ok(digest) => digest,
         Err(error) => return state.pages.error(error),
     };
-    let flash = query_pairs(query.as_deref()).into_iter().find(|(k, _)| k == "retried").map(|(_, n)| format!("{n} failed deliveries were queued again."));
+    let flash = query_pairs(query.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "retried")
+        .map(|(_, n)| format!("{n} failed deliveries were queued again."));
     match state.store.digest_failures(digest.id, 500).await {
         Ok(failures) => {
             let context = context! { total => total(&digest), digest => super::ser(&digest), failures => super::ser(&failures), flash };
@@ -142,7 +151,12 @@ pub async fn progress(State(state): State<AppState>, _user: AdminUser, Path(id):
     }
 }
 
-pub async fn retry(State(state): State<AppState>, user: AdminUser, Path(id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+pub async fn retry(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
     if let Err(refused) = user.check_csrf(&state, &form.csrf_token) {
         return refused;
     }
@@ -154,9 +168,9 @@ pub async fn retry(State(state): State<AppState>, user: AdminUser, Path(id): Pat
         Ok(requeued) => {
             state.worker_wake.notify_one();
             tracing::info!(digest_id = digest.id, requeued, admin = %user.session.email, "failed deliveries queued again");
-            Redirect::to(&format!("{}/admin/digests/{}?retried={requeued}", state.pages.base_path(), digest.id)).into_response()
+            Redirect::to(&format!("{}/admin/digests/{}?retried={requeued}", state.pages.base_path(), digest.id))
+                .into_response()
         }
         Err(error) => state.pages.error(error.into()),
     }
 }
-

@@ -47,7 +47,10 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
         // Already logged in (if the session is still alive): go on.
         let mut parts = axum::http::Request::new(()).into_parts().0;
         parts.headers = headers;
-        if <AdminUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await.is_ok() {
+        if <AdminUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
+            .await
+            .is_ok()
+        {
             return Redirect::to(&safe_next(&state, next.as_deref())).into_response();
         }
     }
@@ -62,9 +65,15 @@ fn form(state: &AppState, status: StatusCode, email: &str, next: Option<&str>, e
 
 pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Form(input): Form<LoginForm>) -> Response {
     let now = clock::now();
-    let fresh = state.keys.verify_form_time(&input.csrf_token).is_some_and(|t| (0..FORM_TTL_SECS).contains(&(now.timestamp() - t)));
+    let fresh = state
+        .keys
+        .verify_form_time(&input.csrf_token)
+        .is_some_and(|t| (0..FORM_TTL_SECS).contains(&(now.timestamp() - t)));
     if !fresh {
-        return forbidden(&state, "This login form has expired or did not come from this site. Reload it and try again.");
+        return forbidden(
+            &state,
+            "This login form has expired or did not come from this site. Reload it and try again.",
+        );
     }
     let email = input.email.trim();
     let keys = [format!("ip:{ip}"), format!("account:{}", email.to_lowercase())];

@@ -82,7 +82,14 @@ impl PublicationForm {
     }
 }
 
-fn form_page(state: &AppState, user: &AdminUser, status: StatusCode, edit: Option<i64>, input: &PublicationForm, errors: &FieldErrors) -> Response {
+fn form_page(
+    state: &AppState,
+    user: &AdminUser,
+    status: StatusCode,
+    edit: Option<i64>,
+    input: &PublicationForm,
+    errors: &FieldErrors,
+) -> Response {
     let base = state.pages.base_path();
     let (heading, action) = match edit {
         Some(id) => ("Edit publication", format!("{base}/admin/publications/{id}")),
@@ -109,7 +116,9 @@ async fn find(state: &AppState, id: &str) -> Result<Publication, ApiError> {
 
 pub async fn edit(State(state): State<AppState>, user: AdminUser, Path(id): Path<String>) -> Response {
     match find(&state, &id).await {
-        Ok(p) => form_page(&state, &user, StatusCode::OK, Some(p.id), &PublicationForm::of(&p), &FieldErrors::default()),
+        Ok(p) => {
+            form_page(&state, &user, StatusCode::OK, Some(p.id), &PublicationForm::of(&p), &FieldErrors::default())
+        }
         Err(error) => state.pages.error(error),
     }
 }

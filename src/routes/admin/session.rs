@@ -35,7 +35,10 @@ impl AdminUser {
             Ok(())
         } else {
             tracing::warn!(admin = %self.session.email, "admin form without a valid CSRF token refused");
-            Err(forbidden(state, "This form has expired or did not come from this site. Go back, reload the page and try again."))
+            Err(forbidden(
+                state,
+                "This form has expired or did not come from this site. Go back, reload the page and try again.",
+            ))
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `/admin/subscribers`: search, one subscriber's record, erase, CSV export.
 
 use axum::Form;
-use futures_util::StreamExt;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::StreamExt;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -70,7 +70,12 @@ pub async fn show(State(state): State<AppState>, user: AdminUser, Path(id): Path
         Err(error) => return state.pages.error(error),
     };
     match state.store.subscriber_deliveries(subscriber.id, 100).await {
-        Ok(deliveries) => super::page(&state, &user, "admin/subscriber.html", context! { s => super::ser(&subscriber), deliveries => super::ser(&deliveries) }),
+        Ok(deliveries) => super::page(
+            &state,
+            &user,
+            "admin/subscriber.html",
+            context! { s => super::ser(&subscriber), deliveries => super::ser(&deliveries) },
+        ),
         Err(error) => state.pages.error(error.into()),
     }
 }

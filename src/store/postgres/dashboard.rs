@@ -22,9 +22,8 @@ const DELIVERY_COLUMNS: &str = "SELECT d.delivery_id, d.kind, d.digest_id, s.ema
 #[async_trait]
 impl DashboardStore for PostgresStore {
     async fn status_counts(&self) -> StoreResult<StatusCounts> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM subscribers GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM subscribers GROUP BY status").fetch_all(&self.pool).await?;
         Ok(StatusCounts::from_rows(&rows))
     }
 
@@ -58,10 +57,8 @@ impl DashboardStore for PostgresStore {
     async fn search_subscribers(&self, search: &SubscriberSearch, page: PageRequest) -> StoreResult<Page<Subscriber>> {
         let (address, topic) = (search.address_pattern(), search.topic_pattern());
         let status = search.status.map(SubscriptionStatus::as_str);
-        let select = format!(
-            "SELECT {}{SEARCH_WHERE} ORDER BY subscriber_id DESC LIMIT $4 OFFSET $5",
-            subscriber_columns!()
-        );
+        let select =
+            format!("SELECT {}{SEARCH_WHERE} ORDER BY subscriber_id DESC LIMIT $4 OFFSET $5", subscriber_columns!());
         let rows: Vec<SubscriberRow> = sqlx::query_as(sqlx::AssertSqlSafe(select))
             .bind(&address)
             .bind(status)
@@ -100,8 +97,7 @@ impl DashboardStore for PostgresStore {
 
     async fn search_publications(&self, query: Option<&str>, page: PageRequest) -> StoreResult<Page<Publication>> {
         let pattern = query.map(contains_pattern);
-        const WHERE: &str =
-            " FROM publications WHERE ($1 IS NULL OR lower(title) LIKE $1 ESCAPE '\\' OR lower(url) LIKE $1 ESCAPE '\\')";
+        const WHERE: &str = " FROM publications WHERE ($1 IS NULL OR lower(title) LIKE $1 ESCAPE '\\' OR lower(url) LIKE $1 ESCAPE '\\')";
         let select = format!(
             "SELECT {}{WHERE} ORDER BY published_at DESC, publication_id DESC LIMIT $2 OFFSET $3",
             publication_columns!()
@@ -116,7 +112,12 @@ impl DashboardStore for PostgresStore {
             .bind(&pattern)
             .fetch_one(&self.pool)
             .await?;
-        Ok(Page { items: rows.into_iter().map(Publication::from).collect(), page: page.page, per_page: page.per_page, total })
+        Ok(Page {
+            items: rows.into_iter().map(Publication::from).collect(),
+            page: page.page,
+            per_page: page.per_page,
+            total,
+        })
     }
 
     async fn publication(&self, publication_id: i64) -> StoreResult<Option<Publication>> {
@@ -129,8 +130,9 @@ impl DashboardStore for PostgresStore {
     }
 
     async fn digest_failures(&self, digest_id: i64, limit: u32) -> StoreResult<Vec<DeliveryView>> {
-        let select =
-            format!("{DELIVERY_COLUMNS} WHERE d.digest_id = $1 AND d.status = 'failed' ORDER BY d.delivery_id LIMIT $2");
+        let select = format!(
+            "{DELIVERY_COLUMNS} WHERE d.digest_id = $1 AND d.status = 'failed' ORDER BY d.delivery_id LIMIT $2"
+        );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(select))
             .bind(digest_id)
             .bind(i64::from(limit))
