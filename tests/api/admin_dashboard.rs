@@ -309,7 +309,7 @@ async fn failed_deliveries_are_shown_with_the_smtp_reply_and_retried(backend: Ba
     let browser = logged_in(&app).await;
     let path = format!("/admin/digests/{}", digest["id"]);
     let page = browser.page(&path).await;
-    assert!(page.contains("550 5.1.1 No such user here") && page.contains("data-failed=\"1\""), "{page}");
+    assert!(page.contains("(550): 5.1.1 No such user here") && page.contains("data-failed=\"1\""), "{page}");
     app.smtp.clear_refusals();
     let csrf = browser.csrf().await;
     assert_eq!(browser.post(&format!("{path}/retry"), &[("csrf_token", &csrf)]).await.status(), 303);

@@ -86,7 +86,7 @@ pub async fn confirm_send(State(state): State<AppState>, user: AdminUser) -> Res
 
 /// Creates the digest exactly like `POST /api/v1/digests`.
 pub async fn send(State(state): State<AppState>, user: AdminUser, Form(form): Form<CsrfOnly>) -> Response {
-    if let Err(refused) = user.check_csrf(&state, &form.csrf_token) {
+    if let Some(refused) = user.check_csrf(&state, &form.csrf_token) {
         return refused;
     }
     match digests::create(state.store.as_ref(), &state.config.publications, clock::now()).await {
@@ -157,7 +157,7 @@ pub async fn retry(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = user.check_csrf(&state, &form.csrf_token) {
+    if let Some(refused) = user.check_csrf(&state, &form.csrf_token) {
         return refused;
     }
     let digest = match find(&state, &id).await {

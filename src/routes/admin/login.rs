@@ -135,7 +135,7 @@ pub struct CsrfForm {
 }
 
 pub async fn logout(State(state): State<AppState>, user: AdminUser, Form(input): Form<CsrfForm>) -> Response {
-    if let Err(refused) = user.check_csrf(&state, &input.csrf_token) {
+    if let Some(refused) = user.check_csrf(&state, &input.csrf_token) {
         return refused;
     }
     if let Err(error) = state.store.end_session(&user.token_hash).await {

@@ -140,7 +140,7 @@ pub async fn update(
 }
 
 async fn save(state: AppState, user: AdminUser, edit: Option<i64>, input: PublicationForm) -> Response {
-    if let Err(refused) = user.check_csrf(&state, &input.csrf_token) {
+    if let Some(refused) = user.check_csrf(&state, &input.csrf_token) {
         return refused;
     }
     let publication = match input.parse() {

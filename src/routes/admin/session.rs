@@ -28,14 +28,14 @@ pub struct AdminUser {
 
 impl AdminUser {
     /// Compares the form's token with the session's in constant time;
-    /// `Err` is the 403 page.
-    pub fn check_csrf(&self, state: &AppState, presented: &str) -> Result<(), Response> {
+    /// a refusal comes back as the 403 page.
+    pub fn check_csrf(&self, state: &AppState, presented: &str) -> Option<Response> {
         let expected = self.session.csrf_token.as_bytes();
         if bool::from(presented.as_bytes().ct_eq(expected)) {
-            Ok(())
+            None
         } else {
             tracing::warn!(admin = %self.session.email, "admin form without a valid CSRF token refused");
-            Err(forbidden(
+            Some(forbidden(
                 state,
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",
             ))

@@ -100,7 +100,7 @@ pub async fn erase(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = user.check_csrf(&state, &form.csrf_token) {
+    if let Some(refused) = user.check_csrf(&state, &form.csrf_token) {
         return refused;
     }
     let subscriber = match find(&state, &id).await {
