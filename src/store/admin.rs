@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Page, PageRequest, Publication, StoreResult, Subscriber};
+use super::{Page, PageRequest, Publication, StoreResult, Subscriber, TestDigest};
 use crate::domain::{SubscriptionStatus, TokenHash};
 
 /// Dashboard accounts and sessions.
@@ -74,6 +74,9 @@ pub trait DashboardStore {
     /// Puts the digest's failed deliveries back in the queue (attempts reset)
     /// and its status back to `sending`; returns how many.
     async fn retry_failed_deliveries(&self, digest_id: i64, now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Queues a test digest (first in line, like transactional mail).
+    async fn queue_test_digest(&self, test: &TestDigest, now: DateTime<Utc>) -> StoreResult<()>;
 
     /// The distinct topic sets (as stored JSON) of confirmed readers.
     async fn reader_topic_sets(&self, limit: u32) -> StoreResult<Vec<String>>;

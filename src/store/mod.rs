@@ -41,6 +41,7 @@ pub use publications::{
 };
 pub use queue::{
     Claim, ClaimPlan, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,
+    TestDigest,
 };
 pub use sqlite::SqliteStore;
 

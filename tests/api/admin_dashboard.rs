@@ -18,6 +18,7 @@ on_both_backends!(
     an_editor_adds_a_publication_previews_and_sends_the_digest_and_watches_it_finish,
     failed_deliveries_are_shown_with_the_smtp_reply_and_retried,
     subscribers_are_searched_filtered_exported_and_erased,
+    the_preview_switches_topic_sets_and_a_test_goes_only_to_the_admin,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -348,4 +349,46 @@ async fn subscribers_are_searched_filtered_exported_and_erased(backend: Backend)
     assert_eq!(app.db.count("SELECT count(*) FROM subscribers WHERE email = 'reader7@example.org'").await, 0);
     assert_eq!(app.db.count("SELECT count(*) FROM suppressions").await, 1);
     assert_eq!(browser.get(&format!("/admin/subscribers/{id}")).await.status(), 404);
+}
+
+async fn the_preview_switches_topic_sets_and_a_test_goes_only_to_the_admin(backend: Backend) {
+    use bulletin::domain::{SubscriberEmail, SubscriptionStatus, Token, Topics};
+    use bulletin::store::ImportedSubscriber;
+    let app = TestApp::spawn(backend).await;
+    let reader = |email: &str, topics: &[&str]| ImportedSubscriber {
+        email: SubscriberEmail::parse(email).unwrap(),
+        name: None,
+        status: SubscriptionStatus::Confirmed,
+        topics: Topics::parse(topics).unwrap(),
+        unsubscribe_key: app.keys.new_unsubscribe_key(),
+        confirmation_token: Token::generate(),
+        confirmation_expires_at: bulletin::clock::now(),
+    };
+    let batch = [reader("trader@example.org", &["Trade"]), reader("sailor@example.org", &["Sea"])];
+    app.store.import_subscribers(&batch, bulletin::clock::now()).await.unwrap();
+    for (title, category) in [("Tariffs", "Trade"), ("Tides", "Sea")] {
+        let url = format!("https://example.org/{title}");
+        app.publish(json!({ "title": title, "url": url, "published_at": recent(), "category": category })).await;
+    }
+    let browser = logged_in(&app).await;
+    let all = browser.page("/admin/digests/next").await;
+    assert!(all.contains("Tariffs") && all.contains("Tides"));
+    assert!(all.contains(">Trade</option>") && all.contains(">Sea</option>"), "{all}");
+    let trade = browser.page("/admin/digests/next?topics=%5B%22Trade%22%5D&format=text").await;
+    let text = trade.split("id=\"preview-text\"").nth(1).unwrap();
+    assert!(text.contains("Tariffs") && !text.contains("Tides"), "{text}");
+
+    let csrf = browser.csrf().await;
+    let test = browser.post("/admin/digests/test", &[("csrf_token", &csrf), ("topics", "[\"Sea\"]")]).await;
+    assert_eq!(test.status(), 303);
+    let location = test.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(browser.page(&location).await.contains("A test email is on its way to editor@example.org"));
+    let email = app.smtp.wait_for_message_to("editor@example.org").await;
+    assert!(email.text().contains("Tides") && !email.text().contains("Tariffs"));
+    app.wait_until_queue_is_empty().await;
+    assert_eq!(app.smtp.messages().len(), 1, "readers got nothing");
+    assert_eq!(app.db.count("SELECT count(*) FROM publications WHERE announced_at IS NOT NULL").await, 0);
+    assert_eq!(app.db.count("SELECT count(*) FROM digests").await, 0);
+    let digest = app.send_digest().await;
+    assert_eq!(digest["recipients"], 2, "the test announced nothing");
 }

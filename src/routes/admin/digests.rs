@@ -17,7 +17,7 @@ use crate::domain::{FieldErrors, Topics};
 use crate::error::ApiError;
 use crate::routes::api::pagination::{page_request, query_pairs};
 use crate::state::AppState;
-use crate::store::DigestView;
+use crate::store::{DigestView, TestDigest};
 
 pub async fn list(State(state): State<AppState>, user: AdminUser, RawQuery(query): RawQuery) -> Response {
     let mut errors = FieldErrors::default();
@@ -48,6 +48,8 @@ pub async fn next(State(state): State<AppState>, user: AdminUser, RawQuery(query
     let pairs = query_pairs(query.as_deref());
     let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let (topics, format) = (param("topics"), param("format"));
+    let flash =
+        (!param("test_sent").is_empty()).then(|| format!("A test email is on its way to {}.", user.session.email));
     let format = if format == "text" { "text" } else { "html" };
     let reader_topics = if topics.is_empty() { Topics::default() } else { Topics::from_json(&topics) };
     let sets = match state.store.reader_topic_sets(50).await {
@@ -64,11 +66,54 @@ pub async fn next(State(state): State<AppState>, user: AdminUser, RawQuery(query
         Ok(preview) => {
             let context = context! {
                 publications => super::ser(&preview.publications), recipients => preview.recipients,
-                email => super::ser(&preview.email), topic_sets => super::ser(&topic_sets), topics, format,
+                email => super::ser(&preview.email), topic_sets => super::ser(&topic_sets), topics, format, flash,
             };
             super::page(&state, &user, "admin/next_digest.html", context)
         }
         Err(error) => state.pages.error(preview_error(error)),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct TestForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// The topic set being previewed (stored JSON), empty for all topics.
+    #[serde(default)]
+    topics: String,
+}
+
+/// "Send test to me": queues the previewed email to the logged-in admin.
+/// It belongs to no digest: nothing is announced, no digest counts it.
+pub async fn send_test(State(state): State<AppState>, user: AdminUser, Form(form): Form<TestForm>) -> Response {
+    if let Some(refused) = user.check_csrf(&state, &form.csrf_token) {
+        return refused;
+    }
+    let topics = if form.topics.is_empty() { Topics::default() } else { Topics::from_json(&form.topics) };
+    let now = clock::now();
+    let window = digests::window(&state.config.publications, now);
+    let publications = match state.store.digest_candidates(&window).await {
+        Ok(publications) => publications,
+        Err(error) => return state.pages.error(error.into()),
+    };
+    let base = state.pages.base_path();
+    let query: String =
+        url::form_urlencoded::Serializer::new(String::new()).append_pair("topics", &form.topics).finish();
+    if publications.is_empty() {
+        return Redirect::to(&format!("{base}/admin/digests/next?{query}")).into_response();
+    }
+    let test = TestDigest {
+        to: user.session.email.clone(),
+        topics: topics.names(),
+        publication_ids: publications.iter().map(|p| p.id).collect(),
+    };
+    match state.store.queue_test_digest(&test, now).await {
+        Ok(()) => {
+            state.worker_wake.notify_one();
+            tracing::info!(admin = %user.session.email, "test digest queued");
+            Redirect::to(&format!("{base}/admin/digests/next?{query}&test_sent=1")).into_response()
+        }
+        Err(error) => state.pages.error(error.into()),
     }
 }
 

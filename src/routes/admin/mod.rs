@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/publications/{id}/edit", get(publications::edit))
         .route("/digests", get(digests::list).post(digests::send))
         .route("/digests/next", get(digests::next))
+        .route("/digests/test", post(digests::send_test))
         .route("/digests/send", get(digests::confirm_send))
         .route("/digests/{id}", get(digests::show))
         .route("/digests/{id}/progress", get(digests::progress))

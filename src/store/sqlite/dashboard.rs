@@ -10,7 +10,7 @@ use crate::store::admin::{
     merge_daily,
 };
 use crate::store::rows::{PublicationRow, SubscriberRow, publication_columns, subscriber_columns};
-use crate::store::{Page, PageRequest, Publication, StoreResult, Subscriber};
+use crate::store::{Page, PageRequest, Publication, StoreResult, Subscriber, TestDigest};
 
 /// The `WHERE` of a subscriber search: $1 address pattern, $2 status, $3 topic pattern.
 const SEARCH_WHERE: &str = " FROM subscribers WHERE ($1 IS NULL OR lower(email) LIKE $1 ESCAPE '\\') \
@@ -159,6 +159,18 @@ impl DashboardStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(requeued)
+    }
+
+    async fn queue_test_digest(&self, test: &TestDigest, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO deliveries (kind, subscriber_id, digest_id, payload, status, priority, available_at, \
+             created_at, updated_at) VALUES ('digest', NULL, NULL, $1, 'queued', 0, $2, $2, $2)",
+        )
+        .bind(serde_json::to_string(test).unwrap_or_default())
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn reader_topic_sets(&self, limit: u32) -> StoreResult<Vec<String>> {
