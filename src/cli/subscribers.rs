@@ -17,9 +17,9 @@ use crate::clock;
 use crate::domain::{SubscriberEmail, SubscriberName, SubscriptionStatus, Token, Topics};
 use crate::keys::Keys;
 use crate::startup::Services;
-use crate::store::{ImportCounts, ImportedSubscriber};
+use crate::store::{ImportCounts, ImportedSubscriber, Subscriber};
 
-const EXPORT_COLUMNS: [&str; 8] =
+pub(crate) const EXPORT_COLUMNS: [&str; 8] =
     ["email", "name", "status", "topics", "created_at", "confirmed_at", "unsubscribed_at", "consent_source"];
 const BATCH: usize = 500;
 
@@ -33,21 +33,27 @@ pub async fn export(services: &Services) -> anyhow::Result<ExitCode> {
         let Some(last) = subscribers.last() else { break };
         after = last.id;
         for s in &subscribers {
-            let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-            writer.write_record([
-                s.email.as_str(),
-                s.name.as_deref().unwrap_or(""),
-                s.status.as_str(),
-                &s.topics.join(";"),
-                &s.created_at.to_rfc3339(),
-                &time(s.confirmed_at),
-                &time(s.unsubscribed_at),
-                &s.consent.source,
-            ])?;
+            writer.write_record(export_record(s))?;
         }
     }
     writer.flush().context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One subscriber as an export row, in the order of `EXPORT_COLUMNS`
+/// (shared with the dashboard's CSV download).
+pub(crate) fn export_record(s: &Subscriber) -> [String; 8] {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    [
+        s.email.clone(),
+        s.name.clone().unwrap_or_default(),
+        s.status.as_str().to_owned(),
+        s.topics.join(";"),
+        s.created_at.to_rfc3339(),
+        time(s.confirmed_at),
+        time(s.unsubscribed_at),
+        s.consent.source.clone(),
+    ]
 }
 
 pub async fn import(services: &Services, file: &Path) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! HTTP routes: one module per URL, merged here with the middleware every
 //! request goes through.
 
+pub mod admin;
 pub mod api;
 mod assets;
 pub mod client_ip;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(health::ready))
         .route("/assets/style.css", get(assets::stylesheet))
         .nest("/api/v1", api::router())
+        .nest("/admin", admin::router(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(

@@ -7,6 +7,7 @@
 //! (what a signup does, what a token means) are pure functions in `domain`
 //! or here, called by both.
 
+mod admin;
 mod error;
 mod migrations;
 mod model;
@@ -24,6 +25,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
+pub use admin::{
+    AdminAccount, AdminSession, AdminStore, DailyCount, DashboardStore, DeliveryView, LoginFailures, NewAdminSession,
+    QueueSummary, StatusCounts, SubscriberSearch, contains_pattern, merge_daily,
+};
 pub use error::{StoreError, StoreResult};
 pub use model::{
     ConfirmationRecord, Consent, ConsentView, ImportCounts, ImportedSubscriber, Page, PageRequest, SignupOutcome,
@@ -38,6 +43,7 @@ pub use publications::{
 };
 pub use queue::{
     Claim, ClaimPlan, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,
+    TestDigest,
 };
 pub use sqlite::SqliteStore;
 
@@ -52,7 +58,16 @@ pub enum Backend {
 /// Everything the service keeps. Held as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    SubscriberStore + PreferenceStore + PublicationStore + DigestStore + DeliveryQueue + Send + Sync + 'static
+    SubscriberStore
+    + PreferenceStore
+    + PublicationStore
+    + DigestStore
+    + DeliveryQueue
+    + AdminStore
+    + DashboardStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 

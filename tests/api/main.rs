@@ -11,6 +11,7 @@ mod smtp;
 mod smtp_faults;
 
 mod abuse;
+mod admin_dashboard;
 mod admin_subscribers;
 mod backup;
 mod bounces;

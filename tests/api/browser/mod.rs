@@ -5,7 +5,9 @@
 //! screenshotted at both widths, checked for horizontal overflow on a phone,
 //! and checked for accessibility with axe-core.
 
+mod admin;
 mod axe;
+mod csrf;
 mod driver;
 mod reader;
 
@@ -119,7 +121,7 @@ impl Browser {
         self.find("body").await.text().await.unwrap()
     }
 
-    /// Clicks a submit button and waits for the next page to load.
+    /// Clicks a submit button or a link and waits for the next page to load.
     pub async fn submit(&self, css: &str) {
         let old_body = self.find("body").await;
         self.click(css).await;
@@ -132,6 +134,13 @@ impl Browser {
         .await;
         assert!(loaded.is_ok(), "pressing {css} loaded no new page");
         self.wait_for("body").await;
+    }
+
+    /// The HTTP status the current page was served with.
+    pub async fn status(&self) -> u64 {
+        let script = "return performance.getEntriesByType('navigation')[0].responseStatus;";
+        let status = self.client.execute(script, vec![]).await.unwrap();
+        status.as_u64().unwrap_or_else(|| panic!("no status for this page: {status}"))
     }
 
     /// Looks at the current page as a person would at both widths: saves
