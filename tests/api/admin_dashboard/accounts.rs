@@ -14,6 +14,7 @@ on_both_backends!(
     a_wrong_password_and_an_unknown_address_get_the_same_answer_and_are_throttled,
     pages_redirect_to_login_without_a_session_and_forms_need_csrf_and_our_origin,
     a_session_survives_a_restart_and_expires_when_idle,
+    failures_are_limited_per_account_whatever_the_ip_and_per_ip_whatever_the_account,
 );
 
 async fn admin_add_reads_the_password_from_stdin_refuses_short_ones_and_remove_ends_sessions(backend: Backend) {
@@ -149,4 +150,25 @@ async fn a_session_survives_a_restart_and_expires_when_idle(backend: Backend) {
     let stale = bulletin::clock::now() - chrono::TimeDelta::hours(9);
     app.db.execute_at("UPDATE admin_sessions SET last_seen_at = $1", stale).await;
     assert_eq!(browser.get("/admin").await.status(), 303);
+}
+
+async fn failures_are_limited_per_account_whatever_the_ip_and_per_ip_whatever_the_account(backend: Backend) {
+    let app = TestApp::builder(backend).env("TRUSTED_PROXIES", "127.0.0.1/32").without_worker().spawn().await;
+    add_admin(&app, "editor@example.org").await;
+    add_admin(&app, "other@example.org").await;
+    let mut browser = Browser::new(&app);
+    for i in 0..5 {
+        browser.forwarded_for = Some(format!("192.0.2.{i}"));
+        assert_eq!(browser.login("editor@example.org", "a wrong password here").await.status(), 401);
+    }
+    browser.forwarded_for = Some("192.0.2.99".into());
+    assert_eq!(browser.login("editor@example.org", PASSWORD).await.status(), 429, "per account");
+    assert_eq!(browser.login("other@example.org", PASSWORD).await.status(), 303, "a fresh IP and account");
+
+    let mut attacker = Browser::new(&app);
+    attacker.forwarded_for = Some("198.51.100.7".into());
+    for i in 0..5 {
+        assert_eq!(attacker.login(&format!("guess{i}@example.org"), "a wrong password here").await.status(), 401);
+    }
+    assert_eq!(attacker.login("other@example.org", PASSWORD).await.status(), 429, "per IP");
 }

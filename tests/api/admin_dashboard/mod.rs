@@ -16,11 +16,18 @@ pub struct Browser<'a> {
     app: &'a TestApp,
     pub client: reqwest::Client,
     pub cookie: Option<String>,
+    /// Sent as `X-Forwarded-For` (the app must trust 127.0.0.1 as a proxy).
+    pub forwarded_for: Option<String>,
 }
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Browser<'a> {
-        Browser { app, client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(), cookie: None }
+        Browser {
+            app,
+            client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+            cookie: None,
+            forwarded_for: None,
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -48,6 +55,9 @@ impl<'a> Browser<'a> {
             self.client.post(self.app.url(path)).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body);
         if let Some(origin) = origin {
             request = request.header(ORIGIN, origin);
+        }
+        if let Some(client) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", client);
         }
         if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);

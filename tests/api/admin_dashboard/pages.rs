@@ -66,7 +66,10 @@ async fn an_editor_adds_a_publication_previews_and_sends_the_digest_and_watches_
     assert!(browser.page("/admin/publications").await.contains("Trade winds, revised"));
     assert_eq!(browser.post("/admin/digests", &[("csrf_token", &csrf)]).await.status(), 409);
     let overview = browser.page("/admin").await;
-    assert!(overview.contains("data-confirmed=\"3\""), "{overview}");
+    assert!(overview.contains("data-confirmed=\"3\" data-unsubscribed=\"0\""), "{overview}");
+    assert!(overview.contains("id=\"confirmation-rate\">100% (3 of 3)<"), "{overview}");
+    assert!(overview.contains("id=\"queue-depth\">0<") && overview.contains("id=\"signup-chart\""));
+    assert!(overview.contains("id=\"digest-1\""), "the last digests are listed");
 }
 
 async fn failed_deliveries_are_shown_with_the_smtp_reply_and_retried(backend: Backend) {
