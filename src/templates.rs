@@ -36,6 +36,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("admin/digest.html", include_str!("../templates/admin/digest.html")),
     ("admin/subscribers.html", include_str!("../templates/admin/subscribers.html")),
     ("admin/subscriber.html", include_str!("../templates/admin/subscriber.html")),
+    ("admin/import.html", include_str!("../templates/admin/import.html")),
     ("admin/erase.html", include_str!("../templates/admin/erase.html")),
     ("admin/publications.html", include_str!("../templates/admin/publications.html")),
     ("admin/publication_form.html", include_str!("../templates/admin/publication_form.html")),

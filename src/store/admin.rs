@@ -75,6 +75,10 @@ pub trait DashboardStore {
     /// and its status back to `sending`; returns how many.
     async fn retry_failed_deliveries(&self, digest_id: i64, now: DateTime<Utc>) -> StoreResult<u64>;
 
+    /// Of these lower-cased addresses, those a subscriber has, and of these
+    /// suppression hashes, those on the suppression list (for an import's preview).
+    async fn known_addresses(&self, emails: &[String], hashes: &[String]) -> StoreResult<(Vec<String>, Vec<String>)>;
+
     /// Queues a test digest (first in line, like transactional mail).
     async fn queue_test_digest(&self, test: &TestDigest, now: DateTime<Utc>) -> StoreResult<()>;
 

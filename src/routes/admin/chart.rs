@@ -8,8 +8,8 @@ use crate::store::DailyCount;
 
 const WIDTH: i64 = 600;
 const HEIGHT: i64 = 160;
-const TOP: i64 = 16;
-const BOTTOM: i64 = 16;
+const TOP: i64 = 22;
+const BOTTOM: i64 = 22;
 
 #[derive(Debug, Serialize)]
 pub struct Chart {

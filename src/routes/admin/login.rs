@@ -22,6 +22,7 @@ use crate::domain::Token;
 use crate::error::ApiError;
 use crate::routes::api::pagination::query_pairs;
 use crate::routes::client_ip::ClientIp;
+use crate::routes::limits::bucket_key;
 use crate::state::AppState;
 use crate::store::NewAdminSession;
 
@@ -43,16 +44,9 @@ pub struct LoginForm {
 
 pub async fn show(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let next = query_pairs(query.as_deref()).into_iter().find(|(k, _)| k == "next").map(|(_, v)| v);
-    if session::session_token(&headers).is_some() {
-        // Already logged in (if the session is still alive): go on.
-        let mut parts = axum::http::Request::new(()).into_parts().0;
-        parts.headers = headers;
-        if <AdminUser as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
-            .await
-            .is_ok()
-        {
-            return Redirect::to(&safe_next(&state, next.as_deref())).into_response();
-        }
+    // Already logged in (and the session still alive): go on.
+    if let Ok(Some(_)) = AdminUser::from_headers(&headers, &state).await {
+        return Redirect::to(&safe_next(&state, next.as_deref())).into_response();
     }
     form(&state, StatusCode::OK, "", next.as_deref(), None)
 }
@@ -76,7 +70,7 @@ pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Form(i
         );
     }
     let email = input.email.trim();
-    let keys = [format!("ip:{ip}"), format!("account:{}", email.to_lowercase())];
+    let keys = [format!("ip:{}", bucket_key(ip)), format!("account:{}", email.to_lowercase())];
     let mut wait = TimeDelta::zero();
     for key in &keys {
         match state.store.login_failures(key, now - FAILURE_WINDOW).await {

@@ -4,6 +4,7 @@
 
 mod chart;
 mod digests;
+mod import;
 mod login;
 mod overview;
 mod publications;
@@ -11,7 +12,7 @@ pub mod session;
 mod subscribers;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -28,6 +29,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/subscribers", get(subscribers::list))
         .route("/subscribers/export.csv", get(subscribers::export))
+        .route(
+            "/subscribers/import",
+            get(import::show).post(import::preview).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/subscribers/import/confirm",
+            // The file comes back base64-encoded (4/3 of its size) in a form.
+            post(import::confirm).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES / 3 * 4 + 64 * 1024)),
+        )
         .route("/subscribers/{id}", get(subscribers::show))
         .route("/subscribers/{id}/erase", get(subscribers::confirm_erase).post(subscribers::erase))
         .route("/publications", get(publications::list).post(publications::create))

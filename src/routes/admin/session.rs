@@ -49,18 +49,26 @@ pub fn forbidden(state: &AppState, message: &str) -> Response {
     state.pages.render(StatusCode::FORBIDDEN, "pages/error.html", page)
 }
 
+impl AdminUser {
+    /// The admin whose live session the request's cookie names, if any.
+    pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Option<AdminUser>, ApiError> {
+        let Some(token) = session_token(headers) else { return Ok(None) };
+        let token_hash = token.hash();
+        let now = clock::now();
+        let idle = TimeDelta::from_std(state.config.http.admin_session_idle).unwrap_or(TimeDelta::hours(8));
+        let session = state.store.touch_session(&token_hash, now - idle, now).await?;
+        Ok(session.map(|session| AdminUser { session, token_hash }))
+    }
+}
+
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Some(token) = session_token(&parts.headers) else { return Err(to_login(parts, state)) };
-        let token_hash = token.hash();
-        let now = clock::now();
-        let idle = TimeDelta::from_std(state.config.http.admin_session_idle).unwrap_or(TimeDelta::hours(8));
-        match state.store.touch_session(&token_hash, now - idle, now).await {
-            Ok(Some(session)) => Ok(AdminUser { session, token_hash }),
+        match AdminUser::from_headers(&parts.headers, state).await {
+            Ok(Some(user)) => Ok(user),
             Ok(None) => Err(to_login(parts, state)),
-            Err(error) => Err(state.pages.error(ApiError::from(error))),
+            Err(error) => Err(state.pages.error(error)),
         }
     }
 }

@@ -161,6 +161,20 @@ impl DashboardStore for PostgresStore {
         Ok(requeued)
     }
 
+    async fn known_addresses(&self, emails: &[String], hashes: &[String]) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let known: Vec<String> =
+            sqlx::query_scalar("SELECT lower(email) FROM subscribers WHERE lower(email) = ANY($1)")
+                .bind(emails)
+                .fetch_all(&self.pool)
+                .await?;
+        let suppressed: Vec<String> =
+            sqlx::query_scalar("SELECT email_hash FROM suppressions WHERE email_hash = ANY($1)")
+                .bind(hashes)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((known, suppressed))
+    }
+
     async fn queue_test_digest(&self, test: &TestDigest, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO deliveries (kind, subscriber_id, digest_id, payload, status, priority, available_at, \

@@ -161,6 +161,22 @@ impl DashboardStore for SqliteStore {
         Ok(requeued)
     }
 
+    async fn known_addresses(&self, emails: &[String], hashes: &[String]) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let known: Vec<String> = sqlx::query_scalar(
+            "SELECT lower(email) FROM subscribers WHERE lower(email) IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(emails).unwrap_or_default())
+        .fetch_all(&self.reader)
+        .await?;
+        let suppressed: Vec<String> = sqlx::query_scalar(
+            "SELECT email_hash FROM suppressions WHERE email_hash IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(hashes).unwrap_or_default())
+        .fetch_all(&self.reader)
+        .await?;
+        Ok((known, suppressed))
+    }
+
     async fn queue_test_digest(&self, test: &TestDigest, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO deliveries (kind, subscriber_id, digest_id, payload, status, priority, available_at, \
