@@ -78,6 +78,9 @@ async fn an_editor_adds_a_publication_sends_a_digest_and_watches_it_reach_100_pe
     assert_eq!(bar, serde_json::json!([30, 30]), "100 %");
     assert_eq!(browser.find("#count-sent").await.text().await.unwrap().trim(), "30");
     browser.check_page("digest-done").await;
+    browser.click("#nav-digests").await;
+    browser.wait_for("#digests").await;
+    browser.check_page("digests").await;
     browser.close().await;
     assert_eq!(app.smtp.messages().len(), 30);
 }
@@ -91,6 +94,11 @@ async fn an_editor_finds_a_subscriber_and_erases_them(backend: Backend) {
     browser.click("#nav-subscribers").await;
     browser.wait_for("#subscriber-search").await;
     browser.check_page("subscribers").await;
+    browser.goto(&app.url("/admin/subscribers/import")).await;
+    browser.wait_for("#import-form").await;
+    browser.check_page("import").await;
+    browser.click("#nav-subscribers").await;
+    browser.wait_for("#subscriber-search").await;
     browser.fill("#subscriber-search", "reader1@").await;
     browser.submit("#search-submit").await;
     let table = browser.find("#subscribers").await.text().await.unwrap();
