@@ -22,7 +22,7 @@ pub trait AdminStore {
     async fn create_session(&self, session: &NewAdminSession) -> StoreResult<()>;
 
     /// The session with this hash if it was used after `idle_since`; its
-    /// `last_seen_at` moves to `now`. Expired sessions are deleted.
+    /// `last_seen_at` moves to `now` (at most once a minute).
     async fn touch_session(
         &self,
         session: &TokenHash,
@@ -99,6 +99,8 @@ pub struct NewAdminSession {
     pub admin_id: i64,
     pub csrf_token: String,
     pub now: DateTime<Utc>,
+    /// Sessions idle since before this are deleted meanwhile.
+    pub expire_before: DateTime<Utc>,
 }
 
 /// A logged-in admin.

@@ -113,6 +113,7 @@ pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, Form(i
         admin_id: account.admin_id,
         csrf_token: Token::generate().as_str().to_owned(),
         now,
+        expire_before: now - TimeDelta::from_std(state.config.http.admin_session_idle).unwrap_or(TimeDelta::hours(8)),
     };
     if let Err(error) = state.store.create_session(&session).await {
         return state.pages.error(error.into());

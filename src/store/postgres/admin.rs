@@ -1,12 +1,16 @@
 //! Admin accounts, sessions and failed logins on Postgres.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::PostgresStore;
 use crate::domain::TokenHash;
 use crate::store::StoreResult;
 use crate::store::admin::{AdminAccount, AdminSession, AdminStore, LoginFailures, NewAdminSession};
+
+/// `last_seen_at` is written at most this often: a dashboard polling a
+/// digest's progress every second does not write every second.
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 
 #[async_trait]
 impl AdminStore for PostgresStore {
@@ -38,6 +42,11 @@ impl AdminStore for PostgresStore {
     }
 
     async fn create_session(&self, session: &NewAdminSession) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM admin_sessions WHERE last_seen_at <= $1")
+            .bind(session.expire_before)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO admin_sessions (session_hash, admin_id, csrf_token, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $4)",
@@ -46,8 +55,9 @@ impl AdminStore for PostgresStore {
         .bind(session.admin_id)
         .bind(&session.csrf_token)
         .bind(session.now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -57,27 +67,23 @@ impl AdminStore for PostgresStore {
         idle_since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AdminSession>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM admin_sessions WHERE last_seen_at <= $1").bind(idle_since).execute(&mut *tx).await?;
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "UPDATE admin_sessions SET last_seen_at = $1 WHERE session_hash = $2 RETURNING admin_id, csrf_token",
+        let row: Option<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT s.admin_id, s.csrf_token, a.email, s.last_seen_at FROM admin_sessions s \
+             JOIN admins a ON a.admin_id = s.admin_id WHERE s.session_hash = $1 AND s.last_seen_at > $2",
         )
-        .bind(now)
         .bind(session.as_bytes())
-        .fetch_optional(&mut *tx)
+        .bind(idle_since)
+        .fetch_optional(&self.pool)
         .await?;
-        let session = match row {
-            None => None,
-            Some((admin_id, csrf_token)) => {
-                let email: String = sqlx::query_scalar("SELECT email FROM admins WHERE admin_id = $1")
-                    .bind(admin_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                Some(AdminSession { admin_id, email, csrf_token })
-            }
-        };
-        tx.commit().await?;
-        Ok(session)
+        let Some((admin_id, csrf_token, email, last_seen_at)) = row else { return Ok(None) };
+        if last_seen_at < now - TOUCH_EVERY {
+            sqlx::query("UPDATE admin_sessions SET last_seen_at = $1 WHERE session_hash = $2")
+                .bind(now)
+                .bind(session.as_bytes())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(AdminSession { admin_id, email, csrf_token }))
     }
 
     async fn end_session(&self, session: &TokenHash) -> StoreResult<()> {
