@@ -65,21 +65,33 @@ pub async fn preview(
 ) -> Result<Preview, PreviewError> {
     let reader = match reader {
         Some(email) => store.reader_by_email(email).await?.ok_or(PreviewError::UnknownReader)?,
-        None => sample_reader(),
+        None => sample_reader(Topics::default()),
     };
+    preview_for(store, composer, config, &reader, now).await
+}
+
+/// Previews the next digest as `reader` would get it.
+pub async fn preview_for(
+    store: &dyn Store,
+    composer: &Composer,
+    config: &PublicationsConfig,
+    reader: &Reader,
+    now: DateTime<Utc>,
+) -> Result<Preview, PreviewError> {
     let publications = store.digest_candidates(&window(config, now)).await?;
     let recipients =
         if publications.is_empty() { 0 } else { store.count_recipients(&Audience::of(&publications)).await? };
-    let email = composer.render_digest(&reader, &publications)?;
+    let email = composer.render_digest(reader, &publications)?;
     Ok(Preview { publications, recipients, email })
 }
 
-/// A reader who wants everything; their unsubscribe link matches nobody.
-fn sample_reader() -> Reader {
+/// A reader with these topics (none: everything); their unsubscribe link
+/// matches nobody.
+pub fn sample_reader(topics: Topics) -> Reader {
     Reader {
         email: SubscriberEmail::from_trusted("reader@example.org".into()),
         name: None,
-        topics: Topics::default(),
+        topics,
         unsubscribe_salt: vec![0; 16],
     }
 }

@@ -60,6 +60,17 @@ impl Keys {
         Token::from_bytes(&self.mac("unsubscribe", salt))
     }
 
+    /// A signature of `message` for `purpose` (e.g. an uploaded file kept in
+    /// a hidden field between a preview and its confirmation).
+    pub fn sign(&self, purpose: &str, message: &[u8]) -> String {
+        Token::from_bytes(&self.mac(purpose, message)).as_str().to_owned()
+    }
+
+    /// Whether `signature` is ours for `purpose` and `message` (constant time).
+    pub fn verify(&self, purpose: &str, message: &[u8], signature: &str) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.sign(purpose, message).as_bytes(), signature.as_bytes()).into()
+    }
+
     /// `"<unix seconds>.<signature>"`: proves when the form was served.
     pub fn sign_form_time(&self, served_at_unix: i64) -> String {
         let signature = self.mac("form-time", served_at_unix.to_string().as_bytes());

@@ -6,6 +6,7 @@
 //! `routes` the HTTP handlers, and `startup` wires them into a running
 //! service. `main.rs` only parses the command line.
 
+pub mod admins;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,11 +1,12 @@
 //! The command line: `serve`, `worker`, `migrate`, `subscribers …`,
-//! `backup`, `doctor`.
+//! `backup`, `doctor`, `admin …`.
 
+mod admin;
 mod backup;
 mod digest;
 mod doctor;
 mod publications;
-mod subscribers;
+pub(crate) mod subscribers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,22 @@ enum Command {
     },
     /// Check the configuration end to end: database, migrations, SMTP, DKIM, BASE_URL.
     Doctor,
+    /// Manage dashboard accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Add an admin; the password is asked twice on the terminal, or read from the first line of stdin.
+    Add {
+        /// The admin's email address (their login).
+        email: String,
+    },
+    /// Remove an admin and end their sessions.
+    Remove { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +177,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return code;
         }
         Command::Doctor => return Ok(doctor::run(Ok(config)).await),
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            store.migrate().await.context("cannot migrate the database")?;
+            let code = match command {
+                AdminCommand::Add { email } => admin::add(store.as_ref(), &email).await,
+                AdminCommand::Remove { email } => admin::remove(store.as_ref(), &email).await,
+            };
+            store.close().await;
+            return code;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,9 +17,9 @@ use crate::clock;
 use crate::domain::{SubscriberEmail, SubscriberName, SubscriptionStatus, Token, Topics};
 use crate::keys::Keys;
 use crate::startup::Services;
-use crate::store::{ImportCounts, ImportedSubscriber};
+use crate::store::{ImportCounts, ImportedSubscriber, Store, Subscriber};
 
-const EXPORT_COLUMNS: [&str; 8] =
+pub(crate) const EXPORT_COLUMNS: [&str; 8] =
     ["email", "name", "status", "topics", "created_at", "confirmed_at", "unsubscribed_at", "consent_source"];
 const BATCH: usize = 500;
 
@@ -33,21 +33,27 @@ pub async fn export(services: &Services) -> anyhow::Result<ExitCode> {
         let Some(last) = subscribers.last() else { break };
         after = last.id;
         for s in &subscribers {
-            let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-            writer.write_record([
-                s.email.as_str(),
-                s.name.as_deref().unwrap_or(""),
-                s.status.as_str(),
-                &s.topics.join(";"),
-                &s.created_at.to_rfc3339(),
-                &time(s.confirmed_at),
-                &time(s.unsubscribed_at),
-                &s.consent.source,
-            ])?;
+            writer.write_record(export_record(s))?;
         }
     }
     writer.flush().context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One subscriber as an export row, in the order of `EXPORT_COLUMNS`
+/// (shared with the dashboard's CSV download).
+pub(crate) fn export_record(s: &Subscriber) -> [String; 8] {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    [
+        s.email.clone(),
+        s.name.clone().unwrap_or_default(),
+        s.status.as_str().to_owned(),
+        s.topics.join(";"),
+        s.created_at.to_rfc3339(),
+        time(s.confirmed_at),
+        time(s.unsubscribed_at),
+        s.consent.source.clone(),
+    ]
 }
 
 pub async fn import(services: &Services, file: &Path) -> anyhow::Result<ExitCode> {
@@ -58,7 +64,21 @@ pub async fn import(services: &Services, file: &Path) -> anyhow::Result<ExitCode
     };
     let ttl = TimeDelta::from_std(services.config.signup.confirmation_ttl).unwrap_or(TimeDelta::hours(48));
     let rows = parse_csv(input, &services.keys, ttl)?;
+    let (counts, bad) = import_rows(services.store.as_ref(), rows, |problem| eprintln!("{problem}")).await?;
+    println!(
+        "imported {}, already known {}, suppressed {}, bad rows {bad}",
+        counts.imported, counts.already_known, counts.suppressed
+    );
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
 
+/// Stores the good rows in batches and reports each bad one to `on_bad`;
+/// returns the counts and how many rows were bad. Shared with the dashboard.
+pub(crate) async fn import_rows(
+    store: &dyn Store,
+    rows: impl Iterator<Item = Result<ImportedSubscriber, String>>,
+    mut on_bad: impl FnMut(String),
+) -> anyhow::Result<(ImportCounts, usize)> {
     let mut counts = ImportCounts::default();
     let mut bad = 0usize;
     let mut batch = Vec::with_capacity(BATCH);
@@ -67,26 +87,22 @@ pub async fn import(services: &Services, file: &Path) -> anyhow::Result<ExitCode
             Ok(subscriber) => batch.push(subscriber),
             Err(problem) => {
                 bad += 1;
-                eprintln!("{problem}");
+                on_bad(problem);
             }
         }
         if batch.len() == BATCH {
-            counts += services.store.import_subscribers(&batch, clock::now()).await?;
+            counts += store.import_subscribers(&batch, clock::now()).await?;
             batch.clear();
         }
     }
     if !batch.is_empty() {
-        counts += services.store.import_subscribers(&batch, clock::now()).await?;
+        counts += store.import_subscribers(&batch, clock::now()).await?;
     }
-    println!(
-        "imported {}, already known {}, suppressed {}, bad rows {bad}",
-        counts.imported, counts.already_known, counts.suppressed
-    );
-    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok((counts, bad))
 }
 
 /// Each data row parsed, or a one-line description of what is wrong with it.
-fn parse_csv(
+pub(crate) fn parse_csv(
     input: impl Read,
     keys: &Keys,
     ttl: TimeDelta,

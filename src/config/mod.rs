@@ -63,6 +63,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// Most open client connections (also bounded by `ulimit -n`).
     pub max_connections: usize,
+    /// A dashboard session ends after this long without a request (`ADMIN_SESSION_IDLE`).
+    pub admin_session_idle: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +232,10 @@ impl Config {
             max_connections: env.parse_or("HTTP_MAX_CONNECTIONS", "20000", |v| match v.parse::<usize>() {
                 Ok(0) | Err(_) => Err("expected a whole number of connections, at least 1".into()),
                 Ok(n) => Ok(n),
+            })?,
+            admin_session_idle: env.parse_or("ADMIN_SESSION_IDLE", "8h", |v| match parse_duration(v)? {
+                d if d < Duration::from_secs(60) => Err("expected a duration of at least 1 minute, such as 8h".into()),
+                d => Ok(d),
             })?,
         };
 

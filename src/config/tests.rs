@@ -64,6 +64,8 @@ fn each_bad_value_names_its_variable() {
         ("HTTP_HEADER_TIMEOUT", "soon"),
         ("HTTP_MAX_CONNECTIONS", "0"),
         ("HARD_BOUNCE_LIMIT", "-1"),
+        ("ADMIN_SESSION_IDLE", "10s"),
+        ("ADMIN_SESSION_IDLE", "all day"),
     ];
     for (variable, value) in cases {
         let error = config_from(&[("SMTP_URL", "smtp://127.0.0.1:2525"), (variable, value)])

@@ -116,6 +116,8 @@ impl Composer {
             return Ok(None);
         };
         let unsubscribe_url = public_url(&self.base_url, "unsubscribe", &[("token", unsubscribe_token)]);
+        // The preference page is authorised by the same token (see `routes::preferences`).
+        let preferences_url = public_url(&self.base_url, "preferences", &[("token", unsubscribe_token)]);
         let context = context! {
             list_name => &self.list_name,
             count,
@@ -123,6 +125,7 @@ impl Composer {
             groups => minijinja::value::Serde(groups),
             topics => topics.names(),
             unsubscribe_url => &unsubscribe_url,
+            preferences_url => &preferences_url,
         };
         Ok(Some(RenderedDigest {
             to: to.to_owned(),

@@ -67,7 +67,8 @@ impl IpRateLimiter {
     }
 }
 
-fn bucket_key(ip: IpAddr) -> IpAddr {
+/// The key a client is limited by: its IPv4 address, or its IPv6 /64.
+pub fn bucket_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

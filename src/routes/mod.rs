@@ -1,6 +1,7 @@
 //! HTTP routes: one module per URL, merged here with the middleware every
 //! request goes through.
 
+pub mod admin;
 pub mod api;
 mod assets;
 pub mod client_ip;
@@ -11,6 +12,8 @@ pub mod limits;
 mod link_token;
 pub mod openapi;
 pub mod pages;
+mod preference_form;
+mod preferences;
 pub(crate) mod signup_payload;
 mod subscriptions;
 mod subscriptions_confirm;
@@ -39,6 +42,9 @@ pub fn router(state: AppState) -> Router {
     let signup_limit = middleware::from_fn_with_state(state.clone(), limits::limit_signups);
     routes(post(subscriptions::subscribe).layer(signup_limit))
         .router
+        // The dashboard is HTML for people, described in docs/dashboard.md,
+        // not part of the API description.
+        .nest("/admin", admin::router(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -74,6 +80,7 @@ fn routes(subscribe: MethodRouter<AppState>) -> Routes {
             get(subscriptions_confirm::show_confirm_page).post(subscriptions_confirm::confirm),
         )
         .route("/unsubscribe", get(unsubscribe::show_unsubscribe_page).post(unsubscribe::unsubscribe))
+        .route("/preferences", get(preferences::show_preferences).post(preferences::save_preferences))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/assets/style.css", get(assets::stylesheet))

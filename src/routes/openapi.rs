@@ -31,6 +31,8 @@ const NO_CONTROL_CHARACTERS: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
         super::subscriptions_confirm::confirm,
         super::unsubscribe::show_unsubscribe_page,
         super::unsubscribe::unsubscribe,
+        super::preferences::show_preferences,
+        super::preferences::save_preferences,
         super::health::health,
         super::health::ready,
         super::assets::stylesheet,

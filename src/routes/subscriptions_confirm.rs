@@ -16,7 +16,7 @@ use crate::store::{ConfirmationRecord, TokenState};
 /// description (see `link_problem`).
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
-enum LinkProblemPages {
+pub(super) enum LinkProblemPages {
     #[response(status = 400, description = "The link has no token.", content_type = "text/html")]
     Missing(String),
     #[response(status = 404, description = "Unknown token.", content_type = "text/html")]

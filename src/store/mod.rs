@@ -7,10 +7,12 @@
 //! (what a signup does, what a token means) are pure functions in `domain`
 //! or here, called by both.
 
+mod admin;
 mod error;
 mod migrations;
 mod model;
 mod postgres;
+mod preferences;
 mod publications;
 mod queue;
 mod rows;
@@ -23,6 +25,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
+pub use admin::{
+    AdminAccount, AdminSession, AdminStore, DailyCount, DashboardStore, DeliveryView, LoginFailures, NewAdminSession,
+    QueueSummary, StatusCounts, SubscriberSearch, contains_pattern, merge_daily,
+};
 pub use error::{StoreError, StoreResult};
 pub use model::{
     ConfirmationRecord, Consent, ConsentView, ImportCounts, ImportedSubscriber, Page, PageRequest, SignupOutcome,
@@ -30,12 +36,14 @@ pub use model::{
     token_state,
 };
 pub use postgres::PostgresStore;
+pub use preferences::{PreferenceStore, Preferences};
 pub use publications::{
     Audience, DigestCreated, DigestStatus, DigestStore, DigestView, DigestWindow, Publication, PublicationStore,
     Reader, UpsertOutcome, Upserted,
 };
 pub use queue::{
     Claim, ClaimPlan, ClaimRequest, ClaimedDelivery, DeliveryKind, DeliveryOutcome, DeliveryQueue, Limit, RateBucket,
+    TestDigest,
 };
 pub use sqlite::SqliteStore;
 
@@ -49,7 +57,18 @@ pub enum Backend {
 
 /// Everything the service keeps. Held as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: SubscriberStore + PublicationStore + DigestStore + DeliveryQueue + Send + Sync + 'static {
+pub trait Store:
+    SubscriberStore
+    + PreferenceStore
+    + PublicationStore
+    + DigestStore
+    + DeliveryQueue
+    + AdminStore
+    + DashboardStore
+    + Send
+    + Sync
+    + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many ran.

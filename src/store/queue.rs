@@ -85,6 +85,18 @@ pub struct ClaimedDelivery {
     pub digest_id: Option<i64>,
     /// Confirmation emails only.
     pub confirmation_token: Option<Token>,
+    /// A "send test to me" digest from the dashboard: no subscriber, no digest.
+    pub test: Option<TestDigest>,
+}
+
+/// What a test digest delivery keeps in its payload: the publications it
+/// shows and who asked. It belongs to no digest, so it announces nothing
+/// and no digest counts it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TestDigest {
+    pub to: String,
+    pub topics: Vec<String>,
+    pub publication_ids: Vec<i64>,
 }
 
 impl ClaimedDelivery {

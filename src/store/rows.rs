@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::model::{ConsentView, Subscriber};
 use super::publications::{Publication, Reader};
-use super::queue::{ClaimedDelivery, DeliveryKind};
+use super::queue::{ClaimedDelivery, DeliveryKind, TestDigest};
 use super::{StoreError, StoreResult};
 use crate::domain::{
     NewPublication, SubscriberEmail, SubscriberName, SubscriptionStatus, ThrottleState, Token, Topics,
@@ -136,6 +136,9 @@ impl ClaimRow {
             "digest" => DeliveryKind::Digest,
             other => return Err(StoreError::Corrupt(format!("unknown delivery kind `{other}`"))),
         };
+        if kind == DeliveryKind::Digest && self.subscriber_id.is_none() && self.digest_id.is_none() {
+            return Ok(self.into_test());
+        }
         let (Some(subscriber_id), Some(email), Some(status)) = (self.subscriber_id, self.email, self.status) else {
             return Ok(None);
         };
@@ -160,7 +163,28 @@ impl ClaimRow {
             unsubscribe_salt: self.unsubscribe_salt.unwrap_or_default(),
             digest_id: self.digest_id,
             confirmation_token,
+            test: None,
         }))
+    }
+
+    /// A dashboard test digest; `None` (cancel) if its payload is unreadable.
+    fn into_test(self) -> Option<ClaimedDelivery> {
+        let test: TestDigest = serde_json::from_str(self.payload.as_deref()?).ok()?;
+        let topics = Topics::parse(&test.topics).ok()?;
+        Some(ClaimedDelivery {
+            delivery_id: self.delivery_id,
+            kind: DeliveryKind::Digest,
+            attempts: self.attempts,
+            created_at: self.created_at,
+            subscriber_id: 0,
+            email: SubscriberEmail::from_trusted(test.to.clone()),
+            name: None,
+            topics,
+            unsubscribe_salt: vec![0; 16],
+            digest_id: None,
+            confirmation_token: None,
+            test: Some(test),
+        })
     }
 }
 

@@ -274,7 +274,12 @@ impl SendJob {
                 let token = self.composer.unsubscribe_token(&delivery.unsubscribe_salt);
                 Ok(Some(prepared.for_reader(&delivery.email, &token)))
             }
-            (DeliveryKind::Digest, None) => anyhow::bail!("a digest delivery without a digest"),
+            (DeliveryKind::Digest, None) => {
+                let test = delivery.test.as_ref().context("a digest delivery without a digest")?;
+                let Some(prepared) = self.emails.test_digest(test, &delivery.topics).await? else { return Ok(None) };
+                let token = self.composer.unsubscribe_token(&delivery.unsubscribe_salt);
+                Ok(Some(prepared.for_reader(&delivery.email, &token)))
+            }
             (DeliveryKind::Confirmation, _) => {
                 let token = delivery.confirmation_token.as_ref().context("a confirmation without its token")?;
                 Ok(Some(self.emails.confirmation()?.for_reader(&delivery.email, token)))

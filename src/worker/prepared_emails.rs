@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::domain::Topics;
 use crate::email::{ComposeError, Composer, PreparedEmail};
-use crate::store::{Publication, Store, StoreError};
+use crate::store::{Publication, Store, StoreError, TestDigest};
 
 /// Entries kept at most; past this the cache starts afresh (digests in
 /// flight are few, topic combinations a few hundred at most).
@@ -71,6 +71,15 @@ impl PreparedEmails {
         }
         cache.insert(key, prepared.clone());
         Ok(prepared)
+    }
+
+    /// A dashboard test digest: its publications as they are now, never cached.
+    pub async fn test_digest(&self, test: &TestDigest, topics: &Topics) -> Result<Prepared, PrepareError> {
+        let mut publications = Vec::with_capacity(test.publication_ids.len());
+        for id in &test.publication_ids {
+            publications.extend(self.store.publication(*id).await?);
+        }
+        Ok(self.composer.prepare_digest(topics, &publications)?.map(Arc::new))
     }
 
     async fn publications(&self, digest_id: i64) -> Result<Arc<[Publication]>, StoreError> {

@@ -31,7 +31,7 @@ on_both_backends!(
     the_send_rate_holds_across_workers_sharing_the_database,
 );
 
-async fn digests_to(app: &TestApp, count: usize) -> Vec<ReceivedEmail> {
+pub(crate) async fn digests_to(app: &TestApp, count: usize) -> Vec<ReceivedEmail> {
     let mut received = Vec::new();
     let waited = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -47,15 +47,15 @@ async fn digests_to(app: &TestApp, count: usize) -> Vec<ReceivedEmail> {
     received
 }
 
-fn is_digest(email: &ReceivedEmail) -> bool {
+pub(crate) fn is_digest(email: &ReceivedEmail) -> bool {
     email.header("List-Unsubscribe").is_some()
 }
 
-fn digest_for(app: &TestApp, recipient: &str) -> Vec<ReceivedEmail> {
+pub(crate) fn digest_for(app: &TestApp, recipient: &str) -> Vec<ReceivedEmail> {
     app.smtp.messages_to(recipient).into_iter().filter(is_digest).collect()
 }
 
-async fn reader_with_topics(app: &TestApp, email: &str, topics: &[&str]) {
+pub(crate) async fn reader_with_topics(app: &TestApp, email: &str, topics: &[&str]) {
     app.post_json("/subscriptions", &json!({ "email": email, "topics": topics })).await;
     let link = app.smtp.wait_for_message_to(email).await.confirmation_link();
     assert_eq!(app.client.post(&link).send().await.unwrap().status(), 200);

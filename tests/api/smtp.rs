@@ -130,6 +130,11 @@ impl SmtpServer {
         self.state.refused_recipients.lock().unwrap().push((address.to_ascii_lowercase(), reply.to_owned()));
     }
 
+    /// Accepts every recipient again.
+    pub fn clear_refusals(&self) {
+        self.state.refused_recipients.lock().unwrap().clear();
+    }
+
     /// Waits this long before accepting each message.
     pub fn set_data_delay(&self, delay: Duration) {
         *self.state.data_delay.lock().unwrap() = delay;

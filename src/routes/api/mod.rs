@@ -3,7 +3,7 @@
 
 mod auth;
 mod digests;
-mod pagination;
+pub(crate) mod pagination;
 mod publications;
 mod subscribers;
 

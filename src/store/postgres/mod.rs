@@ -1,7 +1,10 @@
 //! Postgres backend: for several web and worker processes sharing one
 //! database. Workers split the queue with `FOR UPDATE SKIP LOCKED`.
 
+mod admin;
 mod bounces;
+mod dashboard;
+mod preferences;
 mod publications;
 mod queue;
 mod signups;

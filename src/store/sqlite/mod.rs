@@ -6,7 +6,10 @@
 //! so that they take the write lock up front (a deferred transaction that
 //! upgrades fails with SQLITE_BUSY at once, whatever the busy timeout).
 
+mod admin;
 mod bounces;
+mod dashboard;
+mod preferences;
 mod publications;
 mod queue;
 mod signups;
