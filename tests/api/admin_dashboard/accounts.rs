@@ -13,6 +13,7 @@ on_both_backends!(
     login_sets_a_strict_http_only_cookie_and_logout_ends_the_session,
     a_wrong_password_and_an_unknown_address_get_the_same_answer_and_are_throttled,
     pages_redirect_to_login_without_a_session_and_forms_need_csrf_and_our_origin,
+    every_admin_action_refuses_a_post_without_its_csrf_token,
     a_session_survives_a_restart_and_expires_when_idle,
     failures_are_limited_per_account_whatever_the_ip_and_per_ip_whatever_the_account,
 );
@@ -127,6 +128,45 @@ async fn pages_redirect_to_login_without_a_session_and_forms_need_csrf_and_our_o
     assert_eq!(app.db.count("SELECT count(*) FROM publications").await, 1);
     // The bearer-token API keeps working beside the pages.
     assert_eq!(app.admin_post("/api/v1/publications", &api_json).await.status(), 201);
+}
+
+/// Each action checks the token itself: a test per route, so that none of
+/// them can lose its check unnoticed.
+async fn every_admin_action_refuses_a_post_without_its_csrf_token(backend: Backend) {
+    let app = TestApp::builder(backend).without_worker().spawn().await;
+    app.add_confirmed_subscribers(1).await;
+    let published_at = super::recent();
+    let first = json!({ "title": "First", "url": "https://example.org/first", "published_at": &published_at });
+    app.publish(first).await;
+    let digest = app.send_digest().await["id"].as_i64().unwrap();
+    app.publish(json!({ "title": "Second", "url": "https://example.org/second", "published_at": &published_at })).await;
+    let subscriber = app.db.count("SELECT min(subscriber_id) FROM subscribers").await;
+    let publication = app.db.count("SELECT min(publication_id) FROM publications").await;
+    let deliveries = app.db.count("SELECT count(*) FROM deliveries").await;
+    let browser = logged_in(&app).await;
+
+    let actions = [
+        "/admin/logout".to_owned(),
+        format!("/admin/subscribers/{subscriber}/erase"),
+        "/admin/subscribers/import/confirm".to_owned(),
+        "/admin/publications".to_owned(),
+        format!("/admin/publications/{publication}"),
+        "/admin/digests".to_owned(),
+        "/admin/digests/test".to_owned(),
+        format!("/admin/digests/{digest}/retry"),
+    ];
+    for action in &actions {
+        let fields = [("title", "Changed"), ("url", "https://example.org/changed"), ("csrf_token", "")];
+        let response = browser.post(action, &fields).await;
+        assert_eq!(response.status(), 403, "POST {action} without a CSRF token");
+    }
+
+    assert_eq!(app.db.count("SELECT count(*) FROM subscribers WHERE status = 'confirmed'").await, 1);
+    assert_eq!(app.db.count("SELECT count(*) FROM publications").await, 2);
+    assert_eq!(app.db.count("SELECT count(*) FROM publications WHERE title = 'Changed'").await, 0);
+    assert_eq!(app.db.count("SELECT count(*) FROM digests").await, 1);
+    assert_eq!(app.db.count("SELECT count(*) FROM deliveries").await, deliveries);
+    assert_eq!(browser.get("/admin").await.status(), 200, "still logged in");
 }
 
 async fn a_session_survives_a_restart_and_expires_when_idle(backend: Backend) {
